@@ -1,0 +1,18 @@
+// Command fleetctl turns a GitLab CI autoscaling fleet on Hetzner Cloud into
+// one git-committed file, fleet.yaml, and converges Hetzner and the
+// runner-manager to it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	stop()
+	os.Exit(code)
+}
