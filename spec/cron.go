@@ -125,7 +125,7 @@ func (f cronField) value(s string) (int, bool) {
 }
 
 func (f cronField) valueHelp(s string) string {
-	msg := fmt.Sprintf("%q is not a %s: use %d to %d", s, f.name, f.min, f.max)
+	msg := fmt.Sprintf("%q is not a valid %s: use %d to %d", s, f.name, f.min, f.max)
 	if len(f.names) > 0 {
 		msg += fmt.Sprintf(" or %s to %s", f.names[0], f.names[len(f.names)-1])
 	}

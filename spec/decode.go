@@ -242,6 +242,12 @@ func (d *decoder) decodeStringList(n *yaml.Node, path string, v reflect.Value) {
 }
 
 func (d *decoder) decodeSecret(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind == yaml.ScalarNode {
+		if m := shellVariable.FindStringSubmatch(n.Value); m != nil {
+			d.fail(n, path, "a shell variable is not expanded here: write {env: %s}", m[1])
+			return
+		}
+	}
 	if n.Kind != yaml.MappingNode {
 		// Never echo the value: it may well be the secret itself.
 		d.fail(n, path, "must be a secret reference, not %s: write {env: %s} or {file: PATH}; a literal secret must not be committed",
@@ -287,6 +293,8 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {
 	}
 	v.Set(slice)
 }
+
+var shellVariable = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
 
 var simpleKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 

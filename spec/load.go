@@ -136,8 +136,8 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 		}
 		return nil, &Problem{File: name, Pos: pos, Message: "a second YAML document: a fleet.yaml holds exactly one; remove the extra --- and what follows, or split it into another file"}
 	}
-	if root.Kind == yaml.AliasNode || root.Anchor != "" {
-		return nil, &Problem{File: name, Pos: nodePos(root), Message: aliasMessage}
+	if n, path := findAlias(root, "", 0); n != nil {
+		return nil, &Problem{File: name, Pos: nodePos(n), Path: path, Message: aliasMessage}
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, &Problem{File: name, Pos: nodePos(root), Message: fmt.Sprintf(
@@ -146,14 +146,55 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 	return root, nil
 }
 
-func syntaxProblem(name string, err error) *Problem {
-	msg := err.Error()
-	if m := yamlErrorLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Problem{File: name, Pos: Pos{line, 1}, Message: "YAML syntax error: " + m[2]}
+// findAlias returns the first anchor, alias or merge key in the tree. They
+// are refused before anything else looks at the tree, so an alias bomb
+// costs no more than its own bytes.
+func findAlias(n *yaml.Node, path string, depth int) (*yaml.Node, string) {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!merge") {
+		return n, path
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	return &Problem{File: name, Pos: Pos{1, 1}, Message: "YAML syntax error: " + msg}
+	if depth > 100 {
+		return nil, "" // the decoder refuses such nesting as wrong types
+	}
+	for i, c := range n.Content {
+		p := path
+		switch {
+		case n.Kind == yaml.SequenceNode:
+			p = fmt.Sprintf("%s[%d]", path, i)
+		case n.Kind == yaml.MappingNode && i%2 == 1 && n.Content[i-1].Kind == yaml.ScalarNode:
+			p = keyPath(path, n.Content[i-1].Value)
+		}
+		if found, at := findAlias(c, p, depth+1); found != nil {
+			return found, at
+		}
+	}
+	return nil, ""
+}
+
+// syntaxHints add a likely fix to the YAML parser's terse messages.
+var syntaxHints = []struct{ contains, hint string }{
+	{"mapping values are not allowed", "check the indentation of this line against the one above, or quote a value that contains \": \""},
+	{"did not find expected key", "check the indentation of this line against the one above"},
+	{"tab character", "indent with spaces, not tabs"},
+	{"unexpected end of stream", "is a quote or bracket left open?"},
+	{"did not find expected ',' or ']'", "is a [ list ] left open?"},
+	{"did not find expected ',' or '}'", "is a { mapping } left open?"},
+	{"found character that cannot start any token", "quote values that begin with @ or `, and indent with spaces"},
+}
+
+func syntaxProblem(name string, err error) *Problem {
+	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
+	if m := yamlErrorLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	for _, h := range syntaxHints {
+		if strings.Contains(msg, h.contains) {
+			msg += ": " + h.hint
+			break
+		}
+	}
+	return &Problem{File: name, Pos: Pos{line, 1}, Message: "YAML syntax error: " + msg}
 }
 
 func nodePos(n *yaml.Node) Pos {

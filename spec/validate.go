@@ -437,6 +437,8 @@ func (c *checker) runner(p string, r *Runner, instanceNames map[string]string) {
 	}
 	autoscaled := r.Executor == "docker-autoscaler" || r.Executor == "instance"
 	switch {
+	case !contains(executors, r.Executor):
+		// Reported above; whether an autoscaler belongs depends on the fix.
 	case autoscaled && r.Autoscaler == nil:
 		c.add(p+".autoscaler", "required for executor %s: declare autoscaler with capacity_per_instance, max_instances and instances", r.Executor)
 	case !autoscaled && r.Autoscaler != nil:
