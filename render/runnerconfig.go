@@ -339,9 +339,9 @@ func multilineString(s string) string {
 
 // maxUseCount is the written max_use_count, nil when left out.
 func maxUseCount(a *spec.Autoscaler) *int {
-	if a.MaxUseCount == 0 {
+	if a.MaxUseCount == nil {
 		return nil
 	}
-	n := a.MaxUseCount
+	n := *a.MaxUseCount
 	return &n
 }

@@ -28,10 +28,10 @@ var testSecrets = map[string]string{
 }
 
 func testSecret(s spec.Secret) (string, error) {
-	if v, ok := testSecrets[describeSecret(s)]; ok {
+	if v, ok := testSecrets[s.String()]; ok {
 		return v, nil
 	}
-	return "", fmt.Errorf("%s is not set", describeSecret(s))
+	return "", fmt.Errorf("%s is not set", s)
 }
 
 const tutorialUserData = `#cloud-config
@@ -80,10 +80,10 @@ func tutorialFleet(plugin string) *spec.Fleet {
 				Executor: "docker-autoscaler",
 				Docker:   &spec.Docker{Image: "alpine:latest"},
 				Autoscaler: &spec.Autoscaler{
-					Plugin:              plugin,
-					CapacityPerInstance: 4,
-					MaxInstances:        5,
-
+					Plugin:               plugin,
+					CapacityPerInstance:  4,
+					MaxInstances:         5,
+					MaxUseCount:          intp(0),
 					InstanceReadyCommand: "cloud-init status --wait || test $? -eq 2",
 					ConnectorConfig:      &spec.ConnectorConfig{UseExternalAddr: true},
 					Policy: []spec.Policy{{
@@ -143,7 +143,7 @@ func fullFleet(plugin string) *spec.Fleet {
 		},
 	}
 	a := r.Autoscaler
-	a.MaxUseCount = 50
+	a.MaxUseCount = intp(50)
 	a.InstanceReadyCommand = "cloud-init status --wait\ntest -S /var/run/docker.sock"
 	a.InstanceAcquireTimeout = "15m"
 	a.UpdateInterval = "1m"
@@ -256,7 +256,6 @@ func autoscalerOf(t *testing.T, doc map[string]any) map[string]any {
 // plugin and plugin_config differ.
 func TestRunnerConfigMatchesTutorial(t *testing.T) {
 	t.Parallel()
-	t.Skip("max_use_count = 0 needs spec.Autoscaler.MaxUseCount as *int")
 	tutorial, err := os.ReadFile(goldenPath("tutorial-config.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -367,8 +366,8 @@ func TestRunnerConfigSecretErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			secret := func(s spec.Secret) (string, error) {
-				if describeSecret(s) == tt.missing {
-					return "", fmt.Errorf("%s is not set", describeSecret(s))
+				if s.String() == tt.missing {
+					return "", fmt.Errorf("%s is not set", s)
 				}
 				return testSecret(s)
 			}
