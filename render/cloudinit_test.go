@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -51,6 +52,52 @@ func TestManagerCloudInitGolden(t *testing.T) {
 				t.Error("two renders of the same fleet and key differ")
 			}
 		})
+	}
+}
+
+// cloud-init reads the user data as YAML: the values it sees are the ones
+// fleetctl means.
+func TestManagerCloudInitParses(t *testing.T) {
+	t.Parallel()
+	got, err := ManagerCloudInit(tutorialFleet("fleetctl"), testHostKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(got, &doc); err != nil {
+		t.Fatalf("not YAML: %v", err)
+	}
+	want := map[string]any{
+		"ssh_deletekeys":  true,
+		"ssh_genkeytypes": []any{},
+		"ssh_keys": map[string]any{
+			"ed25519_private": testHostKey.PrivateKey,
+			"ed25519_public":  testHostKey.PublicKey,
+		},
+		"ssh_pwauth": false,
+		"bootcmd": []any{
+			[]any{"mkdir", "-p", "-m", "0700", "/etc/fleetctl"},
+			[]any{"mkdir", "-p", "-m", "0700", "/etc/gitlab-runner"},
+		},
+		"write_files": []any{map[string]any{
+			"path":        "/etc/apt/preferences.d/pin-gitlab-runner.pref",
+			"permissions": "0644",
+			"content": "Explanation: Prefer GitLab provided packages over the distribution's own\n" +
+				"Package: gitlab-runner gitlab-runner-helper-images\n" +
+				"Pin: origin packages.gitlab.com\n" +
+				"Pin-Priority: 1001\n",
+		}},
+		"package_update":  true,
+		"package_upgrade": true,
+		"apt": map[string]any{"sources": map[string]any{"gitlab-runner.list": map[string]any{
+			"source":    "deb [signed-by=$KEY_FILE] https://packages.gitlab.com/runner/gitlab-runner/debian/ $RELEASE main",
+			"keyid":     "F6403F6544A38863DAA0B6E03F01618A51312F3F",
+			"keyserver": "keyserver.ubuntu.com",
+		}}},
+		"packages": []any{"ca-certificates", "gitlab-runner"},
+	}
+	if d := cmp.Diff(want, doc); d != "" {
+		t.Errorf("cloud-init as YAML (-want +got):\n%s", d)
 	}
 }
 

@@ -203,9 +203,6 @@ func TestRunnerConfigGolden(t *testing.T) {
 		fleet  *spec.Fleet
 		secret SecretFunc
 	}{
-		{"tutorial-upstream.toml", tutorialFleet("hetznercloud/fleeting-plugin-hetzner:latest"), testSecret},
-		{"tutorial-fleetctl.toml", tutorialFleet("fleetctl"), testSecret},
-		{"tutorial-fleetctl-masked.toml", tutorialFleet("fleetctl"), MaskSecrets},
 		{"full-upstream.toml", fullFleet("hetznercloud/fleeting-plugin-hetzner:v1.0.0"), testSecret},
 		{"full-fleetctl.toml", fullFleet(""), testSecret},
 		{"full-fleetctl-masked.toml", fullFleet(""), MaskSecrets},
@@ -253,47 +250,92 @@ func autoscalerOf(t *testing.T, doc map[string]any) map[string]any {
 
 // The rendered tutorial decodes to exactly the tutorial's config.toml: every
 // key and value, none missing, none added. With the fleetctl plugin only
-// plugin and plugin_config differ.
+// plugin and plugin_config differ. Checked for the shipped examples and for
+// the same fleet built in Go.
 func TestRunnerConfigMatchesTutorial(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		name               string
+		upstream, fleetctl *spec.Fleet
+	}{
+		{"examples", loadExample(t, "fleet.upstream-plugin.yaml"), loadExample(t, "fleet.yaml")},
+		{"go", tutorialFleet("hetznercloud/fleeting-plugin-hetzner:latest"), tutorialFleet("fleetctl")},
+	}
 	tutorial, err := os.ReadFile(goldenPath("tutorial-config.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			upstream, err := RunnerConfig(tt.upstream, testSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := decodeTOML(t, tutorial)
+			if d := cmp.Diff(want, decodeTOML(t, upstream)); d != "" {
+				t.Errorf("upstream plugin: rendered config.toml differs from the tutorial's (-tutorial +rendered):\n%s", d)
+			}
 
-	upstream, err := RunnerConfig(tutorialFleet("hetznercloud/fleeting-plugin-hetzner:latest"), testSecret)
-	if err != nil {
-		t.Fatal(err)
+			fleetctl, err := RunnerConfig(tt.fleetctl, testSecret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := decodeTOML(t, fleetctl)
+			gotAutoscaler := autoscalerOf(t, got)
+			if d := cmp.Diff("/usr/local/bin/fleetctl", gotAutoscaler["plugin"]); d != "" {
+				t.Errorf("fleetctl plugin path (-want +got):\n%s", d)
+			}
+			wantPluginConfig := map[string]any{
+				"spec":   "/etc/fleetctl/fleet.yaml",
+				"runner": "hetzner-docker-autoscaler",
+				"token":  "hcloud-test-token",
+			}
+			if d := cmp.Diff(wantPluginConfig, gotAutoscaler["plugin_config"]); d != "" {
+				t.Errorf("fleetctl plugin_config (-want +got):\n%s", d)
+			}
+			wantAutoscaler := autoscalerOf(t, want)
+			for _, k := range []string{"plugin", "plugin_config"} {
+				delete(wantAutoscaler, k)
+				delete(gotAutoscaler, k)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("fleetctl plugin: apart from plugin and plugin_config, rendered config.toml differs from the tutorial's (-tutorial +rendered):\n%s", d)
+			}
+		})
 	}
-	want := decodeTOML(t, tutorial)
-	if d := cmp.Diff(want, decodeTOML(t, upstream)); d != "" {
-		t.Errorf("upstream plugin: rendered config.toml differs from the tutorial's (-tutorial +rendered):\n%s", d)
-	}
+}
 
-	fleetctl, err := RunnerConfig(tutorialFleet("fleetctl"), testSecret)
+// loadExample loads a shipped example as fleetctl does.
+func loadExample(t *testing.T, name string) *spec.Fleet {
+	t.Helper()
+	f, err := spec.Load(filepath.Join("..", "examples", "tutorial", name))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("load example %s: %v", name, err)
 	}
-	got := decodeTOML(t, fleetctl)
-	gotAutoscaler := autoscalerOf(t, got)
-	if d := cmp.Diff("/usr/local/bin/fleetctl", gotAutoscaler["plugin"]); d != "" {
-		t.Errorf("fleetctl plugin path (-want +got):\n%s", d)
-	}
-	wantPluginConfig := map[string]any{
-		"spec":   "/etc/fleetctl/fleet.yaml",
-		"runner": "hetzner-docker-autoscaler",
-		"token":  "hcloud-test-token",
-	}
-	if d := cmp.Diff(wantPluginConfig, gotAutoscaler["plugin_config"]); d != "" {
-		t.Errorf("fleetctl plugin_config (-want +got):\n%s", d)
-	}
-	wantAutoscaler := autoscalerOf(t, want)
-	for _, k := range []string{"plugin", "plugin_config"} {
-		delete(wantAutoscaler, k)
-		delete(gotAutoscaler, k)
-	}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("fleetctl plugin: apart from plugin and plugin_config, rendered config.toml differs from the tutorial's (-tutorial +rendered):\n%s", d)
+	return f
+}
+
+func TestExamplesGolden(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"fleet.yaml", "fleet.upstream-plugin.yaml"} {
+		f := loadExample(t, name)
+		base := "example-" + strings.TrimSuffix(name, ".yaml")
+		shown, err := RunnerConfig(f, testSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, base+".toml", shown)
+		masked, err := RunnerConfig(f, MaskSecrets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, base+".masked.toml", masked)
+		cloudInit, err := ManagerCloudInit(f, testHostKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, base+".cloud-init.yaml", cloudInit)
 	}
 }
 
