@@ -422,7 +422,9 @@ func (c *checker) runner(p string, r *Runner, instanceNames map[string]string) {
 	}
 	c.oneOf(p+".executor", r.Executor, executors)
 	c.atLeast(p+".limit", r.Limit, 0)
-	c.atLeast(p+".request_concurrency", r.RequestConcurrency, 0)
+	if c.f.written(p + ".request_concurrency") {
+		c.atLeast(p+".request_concurrency", r.RequestConcurrency, 1)
+	}
 	c.atLeast(p+".output_limit", r.OutputLimit, 0)
 	for i, e := range r.Environment {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
@@ -584,6 +586,9 @@ func (c *checker) policy(p string, pol Policy) {
 	}
 	c.atLeast(p+".idle_count", pol.IdleCount, 0)
 	c.duration(p+".idle_time", pol.IdleTime)
+	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v >= 0 && v < time.Second {
+		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
+	}
 	if pol.ScaleFactor < 0 {
 		c.add(p+".scale_factor", "must be zero or more, not %v", pol.ScaleFactor)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -329,5 +330,20 @@ func TestUnknownCommand(t *testing.T) {
 	want := result{code: exitError, stderr: "Error: unknown command \"no-such-command\" for \"fleetctl\"\n"}
 	if d := cmp.Diff(want, got, cmp.AllowUnexported(result{})); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestSchema(t *testing.T) {
+	got := runCLI(t, "schema")
+	want := result{code: exitOK, stdout: string(spec.Schema())}
+	if d := cmp.Diff(want, got, cmp.AllowUnexported(result{})); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(got.stdout), &doc); err != nil {
+		t.Errorf("schema is not JSON: %v", err)
+	}
+	if doc["$schema"] == nil || doc["properties"] == nil {
+		t.Errorf("schema lacks $schema or properties: %.200s", got.stdout)
 	}
 }

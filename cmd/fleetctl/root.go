@@ -57,6 +57,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.SetErr(s.ErrOut)
 	root.AddCommand(newCmdValidate(s, nil))
 	root.AddCommand(newCmdRender(s, nil))
+	root.AddCommand(newCmdSchema(s, nil))
 	root.AddCommand(newVersionCmd(s))
 	return root
 }
