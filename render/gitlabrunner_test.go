@@ -200,6 +200,16 @@ func TestGitLabRunnerDecodesRenderedConfig(t *testing.T) {
 			if len(cfg.Runners) != 1 || cfg.Runners[0].Autoscaler == nil || cfg.Runners[0].Docker == nil {
 				t.Fatalf("no runner with docker and autoscaler sections")
 			}
+			// What gitlab-runner's JSON schema (its jsonschema tags) asks of
+			// these keys: url and token non-empty, idle_time at least 1s.
+			if r := cfg.Runners[0]; r.URL == "" || r.Token == "" {
+				t.Errorf("url %q or token is empty", r.URL)
+			}
+			for i, p := range cfg.Runners[0].Autoscaler.Policy {
+				if p.IdleTime != 0 && p.IdleTime < time.Second {
+					t.Errorf("policy[%d].idle_time %v is below gitlab-runner's minimum of 1s", i, p.IdleTime)
+				}
+			}
 			a := cfg.Runners[0].Autoscaler
 			got := glrSeen{
 				Acquire:   a.InstanceAcquireTimeout,
