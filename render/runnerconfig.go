@@ -318,6 +318,12 @@ func encode(cfg *Config, long multiline) ([]byte, error) {
 		}
 		text = strings.Replace(text, quoted, multilineString(s), 1)
 	}
+	// A value TOML cannot hold (invalid UTF-8) would make a file gitlab-runner
+	// refuses to start with; refuse it here instead.
+	var check map[string]any
+	if _, err := toml.Decode(text, &check); err != nil {
+		return nil, fmt.Errorf("render config.toml: a value cannot be written as TOML: %w", err)
+	}
 	return []byte(text), nil
 }
 
