@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -266,7 +267,7 @@ func (h *Host) serveSession(conn *ssh.ServerConn, channel ssh.Channel, requests 
 	for req := range requests {
 		if started {
 			// After exec, shell or subsystem only signals and window changes make sense.
-			h.handleLateRequest(req)
+			s.handleLateRequest(req)
 			continue
 		}
 		switch req.Type {
@@ -323,9 +324,32 @@ func (h *Host) serveSession(conn *ssh.ServerConn, channel ssh.Channel, requests 
 	}
 }
 
-func (h *Host) handleLateRequest(req *ssh.Request) {
+// signals maps the signal names of RFC 4254 section 6.9 to signals.
+var signals = map[string]syscall.Signal{
+	"ABRT": syscall.SIGABRT, "ALRM": syscall.SIGALRM, "FPE": syscall.SIGFPE, "HUP": syscall.SIGHUP,
+	"ILL": syscall.SIGILL, "INT": syscall.SIGINT, "KILL": syscall.SIGKILL, "PIPE": syscall.SIGPIPE,
+	"QUIT": syscall.SIGQUIT, "SEGV": syscall.SIGSEGV, "TERM": syscall.SIGTERM, "USR1": syscall.SIGUSR1,
+	"USR2": syscall.SIGUSR2,
+}
+
+// handleLateRequest handles what may follow exec: a signal for the command; window changes and
+// the rest are ignored.
+func (s *session) handleLateRequest(req *ssh.Request) {
+	ok := false
+	if req.Type == "signal" {
+		var payload struct{ Signal string }
+		if ssh.Unmarshal(req.Payload, &payload) == nil {
+			if sig, known := signals[payload.Signal]; known {
+				s.mu.Lock()
+				if s.process != nil {
+					ok = syscall.Kill(-s.process.Pid, sig) == nil
+				}
+				s.mu.Unlock()
+			}
+		}
+	}
 	if req.WantReply {
-		req.Reply(false, nil)
+		req.Reply(ok, nil)
 	}
 }
 

@@ -695,3 +695,73 @@ func TestParseStubRecord(t *testing.T) {
 		})
 	}
 }
+
+func TestSignalReachesCommand(t *testing.T) {
+	t.Parallel()
+	th := startTestHost(t)
+	session, err := th.mustDial(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer session.Close()
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Start(`trap 'echo terminated; exit 5' TERM; echo ready; while :; do sleep 0.05; done`); err != nil {
+		t.Fatal(err)
+	}
+	ready := make([]byte, len("ready\n"))
+	if _, err := io.ReadFull(stdout, ready); err != nil {
+		t.Fatal(err)
+	}
+	if err := session.Signal(ssh.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stdout)
+	err = session.Wait()
+	var exitErr *ssh.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitStatus() != 5 || string(rest) != "terminated\n" {
+		t.Errorf("after SIGTERM: %v, output %q; want exit status 5 and \"terminated\\n\"", err, rest)
+	}
+}
+
+func TestStandInLogRotates(t *testing.T) {
+	t.Parallel()
+	stand, err := installStandIns(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stand.remove()
+	log := newCallLog(100000)
+	appendRecords := func(from, to int) {
+		f, err := os.OpenFile(stand.logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var b bytes.Buffer
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "%d\x00systemctl\x002\x00restart\x00unit-%06d-%s\x00", i, i, strings.Repeat("x", 60))
+		}
+		if _, err := f.Write(b.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendRecords(0, 12000) // about 1.1 MiB
+	stand.collect(log)
+	if info, err := os.Stat(stand.logPath); err == nil && info.Size() != 0 {
+		t.Errorf("log still %d bytes after passing the rotation size", info.Size())
+	}
+	appendRecords(12000, 12010)
+	stand.collect(log)
+	calls := log.snapshot()
+	if len(calls) != 12010 {
+		t.Fatalf("%d calls collected, want 12010", len(calls))
+	}
+	for i, c := range calls {
+		if want := fmt.Sprintf("unit-%06d-", i); !strings.HasPrefix(c.Args[1], want) {
+			t.Fatalf("call %d has args %v, want %s…", i, c.Args, want)
+		}
+	}
+}

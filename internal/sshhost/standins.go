@@ -55,12 +55,32 @@ func installStandIns(root string) (*standIns, error) {
 
 func (s *standIns) remove() { os.RemoveAll(s.dir) }
 
+// rotateLogSize is the size past which the stand-ins' log starts afresh, so a busy host does
+// not fill the disk.
+const rotateLogSize = 1 << 20
+
 // collect turns the records the stand-ins appended since the last call into "stub" calls.
 // Each record is NUL-terminated fields: time in nanoseconds, name, argument count, arguments.
 func (s *standIns) collect(log *callLog) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := os.Open(s.logPath)
+	s.read(log, s.logPath)
+	if s.offset < rotateLogSize {
+		return
+	}
+	// Stand-ins open the log by name for every record: after the rename they write a new one,
+	// and the records that raced the rename are read from the old one.
+	old := s.logPath + ".old"
+	if err := os.Rename(s.logPath, old); err != nil {
+		return
+	}
+	s.read(log, old)
+	os.Remove(old)
+	s.offset, s.pending = 0, nil
+}
+
+func (s *standIns) read(log *callLog, name string) {
+	f, err := os.Open(name)
 	if err != nil {
 		return
 	}
