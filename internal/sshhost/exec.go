@@ -28,25 +28,42 @@ func (h *Host) runCommand(s *session, command string) int {
 }
 
 func (h *Host) execute(s *session, command string) int {
+	fail := func(status int, err error) int {
+		fmt.Fprintf(s.channel.Stderr(), "sshhost: %v\n", err)
+		return status
+	}
 	// Recreate the root if the server was rebuilt while this host ran.
 	if err := os.MkdirAll(h.root, 0o755); err != nil {
-		fmt.Fprintf(s.channel.Stderr(), "sshhost: %v\n", err)
-		return 1
+		return fail(1, err)
 	}
+	// Own pipes rather than exec's copying, so that output held open by a process that left
+	// the command's process group cannot keep Close or the session's end waiting.
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		return fail(1, err)
+	}
+	defer stdoutR.Close()
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		stdoutW.Close()
+		return fail(1, err)
+	}
+	defer stderrR.Close()
+
 	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = h.root
 	cmd.Env = h.environment(s)
-	cmd.Stdout = s.channel
-	cmd.Stderr = s.channel.Stderr()
+	cmd.Stdout = stdoutW
+	cmd.Stderr = stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		fmt.Fprintf(s.channel.Stderr(), "sshhost: %v\n", err)
-		return 1
+	if err == nil {
+		err = cmd.Start()
 	}
-	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(s.channel.Stderr(), "sshhost: %v\n", err)
-		return 127
+	stdoutW.Close()
+	stderrW.Close()
+	if err != nil {
+		return fail(127, err)
 	}
 	h.register(s, cmd.Process)
 	defer h.unregister(s, cmd.Process)
@@ -55,8 +72,28 @@ func (h *Host) execute(s *session, command string) int {
 		io.Copy(stdin, s.channel)
 		stdin.Close()
 	}()
+	var output sync.WaitGroup
+	output.Go(func() { io.Copy(s.channel, stdoutR) })
+	output.Go(func() { io.Copy(s.channel.Stderr(), stderrR) })
+	outputDone := make(chan struct{})
+	go func() {
+		output.Wait()
+		close(outputDone)
+	}()
+
 	err = cmd.Wait()
 	stdin.Close()
+	// As sshd: the session ends when the command has exited and its output is drained, which
+	// includes output of background processes it left behind, unless the host or the session
+	// is going away.
+	select {
+	case <-outputDone:
+	case <-h.done:
+	case <-s.done:
+	}
+	stdoutR.Close()
+	stderrR.Close()
+	<-outputDone
 	return exitStatus(cmd.ProcessState, err)
 }
 

@@ -52,6 +52,7 @@ type Host struct {
 	conns      map[*ssh.ServerConn]bool
 	processes  map[*os.Process]bool
 	closed     bool
+	done       chan struct{} // closed by Close
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -85,6 +86,7 @@ func Start(cfg Config) (*Host, error) {
 		calls:     newCallLog(maxCalls),
 		conns:     make(map[*ssh.ServerConn]bool),
 		processes: make(map[*os.Process]bool),
+		done:      make(chan struct{}),
 	}
 	h.SetAuthorized(cfg.Authorized)
 	h.config = &ssh.ServerConfig{
@@ -137,6 +139,7 @@ func (h *Host) Close() error {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		h.closed = true
+		close(h.done)
 		err := h.listener.Close()
 		for conn := range h.conns {
 			conn.Close()
@@ -243,6 +246,7 @@ type session struct {
 	channel ssh.Channel
 	env     []string
 
+	done    chan struct{} // closed when the client has closed the session
 	mu      sync.Mutex
 	process *os.Process // the running command, if any
 }
@@ -258,11 +262,12 @@ func (s *session) kill() {
 
 func (h *Host) serveSession(conn *ssh.ServerConn, channel ssh.Channel, requests <-chan *ssh.Request) {
 	defer channel.Close()
-	s := &session{conn: conn, channel: channel}
+	s := &session{conn: conn, channel: channel, done: make(chan struct{})}
 	var running sync.WaitGroup
 	defer running.Wait()
 	// A client that goes away takes its command with it.
 	defer s.kill()
+	defer close(s.done)
 	started := false
 	for req := range requests {
 		if started {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -763,5 +764,38 @@ func TestStandInLogRotates(t *testing.T) {
 		if want := fmt.Sprintf("unit-%06d-", i); !strings.HasPrefix(c.Args[1], want) {
 			t.Fatalf("call %d has args %v, want %s…", i, c.Args, want)
 		}
+	}
+}
+
+func TestCloseDoesNotWaitForEscapedProcesses(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("setsid"); err != nil {
+		t.Skip("setsid not installed")
+	}
+	th := startTestHost(t)
+	session, err := th.mustDial(t).NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := session.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The background process leaves the command's process group but keeps its stdout, which
+	// keeps the session open, as with sshd.
+	// It reports only once it has left, so Close cannot catch it still in the group.
+	if err := session.Start("setsid sh -c 'echo started; exec sleep 3' &"); err != nil {
+		t.Fatal(err)
+	}
+	started := make([]byte, len("started\n"))
+	if _, err := io.ReadFull(stdout, started); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if err := th.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(begin); elapsed > 2*time.Second {
+		t.Errorf("Close took %v waiting for a process that left the session", elapsed)
 	}
 }
