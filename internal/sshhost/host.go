@@ -2,6 +2,10 @@
 // server: public-key logins for exactly the keys cloud-init would authorize, SFTP confined to
 // the server's own directory, and exec with stand-ins for systemctl, cloud-init and
 // gitlab-runner that record every call.
+//
+// Only SFTP is confined to the server's directory. Commands run unconfined, as the user of the
+// process hosting the simulator, with the server's directory as working directory and HOME; the
+// host simulates a server for tests and demos and is not a sandbox.
 package sshhost
 
 import (
