@@ -96,7 +96,7 @@ func TestManagerCloudInitParses(t *testing.T) {
 			"keyid":     "F6403F6544A38863DAA0B6E03F01618A51312F3F",
 			"keyserver": "keyserver.ubuntu.com",
 		}}},
-		"packages": []any{"ca-certificates", "gitlab-runner"},
+		"packages": []any{"ca-certificates", "gitlab-runner", "openssh-sftp-server"},
 	}
 	if d := cmp.Diff(want, doc); d != "" {
 		t.Errorf("cloud-init as YAML (-want +got):\n%s", d)
