@@ -19,8 +19,12 @@ type HostCall struct {
 type hostRunner interface {
 	// allocate returns a free loopback address not in used.
 	allocate(used map[string]bool) (string, error)
-	start(id int64, name, addr, userData string, authorizedKeys []string) error
+	// start runs the server's host on addr or, where that is taken, on
+	// another free address (not in used), which it returns.
+	start(id int64, name, addr, userData string, authorizedKeys []string, used map[string]bool) (string, error)
 	stop(id int64)
+	// forget stops the host and drops its recorded calls.
+	forget(id int64)
 	rename(id int64, oldName, newName string)
 	wipe(name string)
 	calls(id int64) []HostCall

@@ -1,3 +1,5 @@
+//go:build !sshhost
+
 package hcloudsim
 
 // pendingHosts hands out loopback addresses but runs no SSH server: the
@@ -14,9 +16,10 @@ func (h *pendingHosts) allocate(used map[string]bool) (string, error) {
 	return nextFreeLoopback(first, h.opts.SSHPort, used)
 }
 
-func (h *pendingHosts) start(id int64, name, addr, userData string, keys []string) error {
-	return errNoSSH
+func (h *pendingHosts) start(id int64, name, addr, userData string, keys []string, used map[string]bool) (string, error) {
+	return addr, errNoSSH
 }
+func (h *pendingHosts) forget(int64)                 {}
 func (h *pendingHosts) stop(int64)                   {}
 func (h *pendingHosts) rename(int64, string, string) {}
 func (h *pendingHosts) wipe(string)                  {}

@@ -445,8 +445,21 @@ func (s *Sim) serverRunning(srv *server) {
 			keys = append(keys, k.publicKey)
 		}
 	}
-	if err := s.hosts.start(srv.id, srv.name, srv.loopback, srv.userData, keys); err != nil {
+	used := map[string]bool{}
+	for _, ip := range s.st.primaryIPs {
+		used[ip.ip] = true
+	}
+	addr, err := s.hosts.start(srv.id, srv.name, srv.loopback, srv.userData, keys, used)
+	if err != nil {
 		s.opts.Logf("server %s: SSH host on %s: %v", srv.name, srv.loopback, err)
+		return
+	}
+	if addr != srv.loopback {
+		// Another process took the address meanwhile: the server moves.
+		if ip := s.st.primaryIPs[srv.ipv4]; ip != nil {
+			ip.ip = addr
+		}
+		srv.loopback = addr
 	}
 }
 
@@ -521,7 +534,7 @@ func (s *Sim) deleteServer(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) removeServer(srv *server) {
 	delete(s.st.servers, srv.id)
 	if s.hosts != nil {
-		s.hosts.stop(srv.id)
+		s.hosts.forget(srv.id)
 	}
 	for _, id := range []int64{srv.ipv4, srv.ipv6} {
 		ip := s.st.primaryIPs[id]
