@@ -1,0 +1,280 @@
+package sshremote
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// sshdPath is where Debian's openssh-server installs sshd; it must be run by
+// its absolute path because it re-executes itself.
+const sshdPath = "/usr/sbin/sshd"
+
+// testSSHD is a real OpenSSH sshd listening on loopback, with its host key,
+// client key and log in a temporary directory.
+type testSSHD struct {
+	addr     string
+	hostKey  ssh.PublicKey
+	client   ssh.Signer
+	username string
+	log      *lockedBuffer
+}
+
+// config returns a Config that reaches the server with a verified host key.
+func (s *testSSHD) config() Config {
+	return Config{
+		Addr:               s.addr,
+		User:               s.username,
+		Signer:             s.client,
+		HostKeyFingerprint: HostKeyLabelValue(s.hostKey),
+		Timeout:            5 * time.Second,
+	}
+}
+
+// dial connects with s.config() and closes the client when the test ends.
+func (s *testSSHD) dial(t testing.TB) *Client {
+	t.Helper()
+	client, err := Dial(t.Context(), s.config())
+	if err != nil {
+		t.Fatalf("Dial: %v\nsshd log:\n%s", err, s.log)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// requireSSHD skips the test when sshd is not installed, except in CI, where
+// the SFTP push must be tested for real.
+func requireSSHD(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(sshdPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (install openssh-server): the SFTP push must be tested against a real sshd in CI", sshdPath)
+		}
+		t.Skipf("%s is missing: install openssh-server to run the tests against a real sshd", sshdPath)
+	}
+}
+
+// startSSHD starts sshd on a free loopback port and stops it when the test
+// ends.
+func startSSHD(t testing.TB) *testSSHD {
+	t.Helper()
+	requireSSHD(t)
+	var lastErr error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := startSSHDOnPort(t, port)
+		if err == nil {
+			return s
+		}
+		lastErr = err // most likely the port was taken meanwhile
+	}
+	t.Fatal(lastErr)
+	return nil
+}
+
+// startSSHDOnPort starts sshd on 127.0.0.1:port and waits until it accepts
+// connections.
+func startSSHDOnPort(t testing.TB, port int) (*testSSHD, error) {
+	t.Helper()
+	requireSSHD(t)
+	dir := t.TempDir()
+	current, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hostPEM, hostKey, err := GenerateHostKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostKeyPath := filepath.Join(dir, "host_ed25519")
+	if err := os.WriteFile(hostKeyPath, hostPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clientSigner := newSigner(t)
+	authorizedKeys := filepath.Join(dir, "authorized_keys")
+	if err := os.WriteFile(authorizedKeys, ssh.MarshalAuthorizedKey(clientSigner.PublicKey()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	config := fmt.Sprintf(`Port %d
+ListenAddress 127.0.0.1
+HostKey %s
+PidFile %s
+AuthorizedKeysFile %s
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+PrintMotd no
+Subsystem sftp internal-sftp
+%s`, port, hostKeyPath, filepath.Join(dir, "sshd.pid"), authorizedKeys, versionSpecificOptions(t))
+	configPath := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// sshd refuses to start without its privilege separation directory.
+	os.MkdirAll("/run/sshd", 0o755)
+
+	log := &lockedBuffer{}
+	cmd := exec.Command(sshdPath, "-D", "-e", "-f", configPath)
+	cmd.Stdout = log
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sshd: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", log)
+		}
+	})
+
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("sshd on port %d exited: %s", port, log)
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("sshd on port %d did not listen within 10s: %s", port, log)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return &testSSHD{addr: addr, hostKey: hostKey, client: clientSigner, username: current.Username, log: log}, nil
+}
+
+// versionSpecificOptions turns off OpenSSH ≥ 9.8's per-source penalties,
+// which would refuse loopback after the tests' deliberate failures; older
+// versions reject the option.
+func versionSpecificOptions(t testing.TB) string {
+	sshdVersionOnce.Do(func() {
+		out, _ := exec.Command(sshdPath, "-V").CombinedOutput()
+		if m := regexp.MustCompile(`OpenSSH_(\d+)\.(\d+)`).FindSubmatch(out); m != nil {
+			major, _ := strconv.Atoi(string(m[1]))
+			minor, _ := strconv.Atoi(string(m[2]))
+			sshdHasPenalties = major > 9 || major == 9 && minor >= 8
+		}
+	})
+	if sshdHasPenalties {
+		return "PerSourcePenalties no\n"
+	}
+	return ""
+}
+
+var (
+	sshdVersionOnce  sync.Once
+	sshdHasPenalties bool
+)
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// newSigner returns a fresh ed25519 client key.
+func newSigner(t testing.TB) ssh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+// lockedBuffer collects sshd's log from its own goroutine.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitForLog waits until sshd's log contains want, for at most 2s.
+func (b *lockedBuffer) waitForLog(want string) bool {
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if strings.Contains(b.String(), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// silentListener accepts TCP connections and never answers, like a host
+// whose sshd hangs; it closes when the test ends.
+func silentListener(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
