@@ -51,6 +51,9 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
 	root.AddCommand(newVersionCmd(s))
+	root.AddCommand(newPlanCmd(s))
+	root.AddCommand(newApplyCmd(s))
+	root.AddCommand(newDestroyCmd(s))
 	return root
 }
 
