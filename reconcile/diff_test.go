@@ -107,7 +107,7 @@ func TestDiff(t *testing.T) {
 		{name: "from empty", live: func(l *Live) { *l = Live{} }, want: map[Addr]string{
 			"hcloud_ssh_key.dev": "create create", "hcloud_firewall.runner": "create create",
 			"hcloud_server.runner-manager": "create create,change_protection",
-			AddrBinary: "create write,restart_gitlab_runner", AddrConfigTOML: "create write,restart_gitlab_runner",
+			AddrBinary:                     "create write,restart_gitlab_runner", AddrConfigTOML: "create write,restart_gitlab_runner",
 		}},
 		{name: "firewall rules replaced by hand", live: func(l *Live) {
 			l.Firewalls[0].Rules = []FirewallRule{{Direction: "in", Protocol: "tcp", Port: "80", SourceIPs: []string{"0.0.0.0/0"}}}

@@ -2,11 +2,9 @@ package reconcile
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
-	"github.com/BurntSushi/toml"
+	"github.com/fleetctl/fleetctl/render"
 	"sigs.k8s.io/yaml"
 )
 
@@ -19,9 +17,13 @@ func flattenDocument(format FileFormat, data []byte) (map[string]any, error) {
 	var doc map[string]any
 	switch format {
 	case FormatTOML:
-		if err := toml.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("decode TOML: %w", stripPosition(err))
+		// render.NormalizeConfig drops what gitlab-runner writes back and
+		// the zero values and long durations of a file it re-saved.
+		normalized, err := render.NormalizeConfig(data)
+		if err != nil {
+			return nil, fmt.Errorf("decode TOML: not valid")
 		}
+		doc = normalized
 	case FormatYAML:
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			return nil, fmt.Errorf("decode YAML: not valid")
@@ -32,15 +34,6 @@ func flattenDocument(format FileFormat, data []byte) (map[string]any, error) {
 	out := map[string]any{}
 	flattenInto(out, "", doc)
 	return out, nil
-}
-
-// stripPosition keeps TOML errors from quoting the document, which may
-// hold secrets.
-func stripPosition(err error) error {
-	if pe, ok := err.(toml.ParseError); ok {
-		return fmt.Errorf("line %d: syntax error", pe.Position.Line)
-	}
-	return fmt.Errorf("not valid")
 }
 
 func flattenInto(out map[string]any, prefix string, v any) {
@@ -102,35 +95,4 @@ func normalizeScalar(v any) any {
 		return out
 	}
 	return v
-}
-
-// sortedFlatKeys returns the keys of a flattened document in reading order.
-func sortedFlatKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return flatKeyLess(keys[i], keys[j]) })
-	return keys
-}
-
-// flatKeyLess orders runners[2] before runners[10].
-func flatKeyLess(a, b string) bool {
-	return padIndexes(a) < padIndexes(b)
-}
-
-func padIndexes(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '[' {
-			j := strings.IndexByte(s[i:], ']')
-			if j > 0 {
-				fmt.Fprintf(&b, "[%08s]", s[i+1:i+j])
-				i += j
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -72,7 +72,7 @@ func aptDistribution(image string) (string, error) {
 	}
 	for _, rpm := range []string{"centos", "rocky", "alma", "fedora", "opensuse", "rhel"} {
 		if strings.HasPrefix(name, rpm) {
-			return "", fmt.Errorf("manager.image: %q: the manager installs gitlab-runner with apt; use a Debian or Ubuntu image such as debian-12", image)
+			return "", &FieldError{Path: "manager.image", Err: fmt.Errorf("%q: the manager installs gitlab-runner with apt; use a Debian or Ubuntu image such as debian-12", image)}
 		}
 	}
 	// An image ID or a snapshot: Debian, as the tutorial.

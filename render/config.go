@@ -183,7 +183,8 @@ type Policy struct {
 // Because such a rewrite re-encodes every field of gitlab-runner's
 // structures, a live file may also carry zero values ("privileged = false",
 // "shm_size = 0") and durations in time.Duration's long form ("1h0m0s") that
-// mean the same as the rendered file's omissions and "1h".
+// mean the same as the rendered file's omissions and "1h"; NormalizeConfig
+// takes all of that into account.
 var RunnerWrittenKeys = []string{
 	"runners.*.id",
 	"runners.*.token_obtained_at",

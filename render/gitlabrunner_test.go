@@ -19,28 +19,39 @@ import (
 // `gitlab-runner lint` reports as an unknown key.
 
 type glrConfig struct {
-	ListenAddress   string       `toml:"listen_address,omitempty"`
-	Concurrent      int          `toml:"concurrent"`
-	CheckInterval   int          `toml:"check_interval"`
-	LogLevel        *string      `toml:"log_level"`
-	LogFormat       *string      `toml:"log_format"`
-	Runners         []*glrRunner `toml:"runners"`
-	ShutdownTimeout int          `toml:"shutdown_timeout,omitempty"`
+	ListenAddress    string           `toml:"listen_address,omitempty"`
+	SessionServer    glrSessionServer `toml:"session_server,omitempty"`
+	ConnectionMaxAge *time.Duration   `toml:"connection_max_age,omitempty"`
+	Concurrent       int              `toml:"concurrent"`
+	CheckInterval    int              `toml:"check_interval"`
+	LogLevel         *string          `toml:"log_level"`
+	LogFormat        *string          `toml:"log_format"`
+	Runners          []*glrRunner     `toml:"runners"`
+	ShutdownTimeout  int              `toml:"shutdown_timeout,omitempty"`
 }
 
 type glrRunner struct {
-	Name               string   `toml:"name"`
-	Limit              int      `toml:"limit,omitzero"`
-	OutputLimit        int      `toml:"output_limit,omitzero"`
-	RequestConcurrency int      `toml:"request_concurrency,omitzero"`
-	URL                string   `toml:"url"`
-	Token              string   `toml:"token"`
-	Executor           string   `toml:"executor"`
-	Environment        []string `toml:"environment,omitempty"`
+	Name               string    `toml:"name"`
+	Limit              int       `toml:"limit,omitzero"`
+	OutputLimit        int       `toml:"output_limit,omitzero"`
+	RequestConcurrency int       `toml:"request_concurrency,omitzero"`
+	URL                string    `toml:"url"`
+	ID                 int64     `toml:"id"`
+	Token              string    `toml:"token"`
+	TokenObtainedAt    time.Time `toml:"token_obtained_at"`
+	TokenExpiresAt     time.Time `toml:"token_expires_at"`
+	Executor           string    `toml:"executor"`
+	Environment        []string  `toml:"environment,omitempty"`
 
 	Cache      *glrCache      `toml:"cache,omitempty"`
 	Docker     *glrDocker     `toml:"docker,omitempty"`
 	Autoscaler *glrAutoscaler `toml:"autoscaler,omitempty"`
+}
+
+type glrSessionServer struct {
+	ListenAddress    string `toml:"listen_address,omitempty"`
+	AdvertiseAddress string `toml:"advertise_address,omitempty"`
+	SessionTimeout   int    `toml:"session_timeout,omitempty"`
 }
 
 type glrCache struct {
@@ -188,6 +199,16 @@ func TestGitLabRunnerDecodesRenderedConfig(t *testing.T) {
 			}
 			if len(cfg.Runners) != 1 || cfg.Runners[0].Autoscaler == nil || cfg.Runners[0].Docker == nil {
 				t.Fatalf("no runner with docker and autoscaler sections")
+			}
+			// What gitlab-runner's JSON schema (its jsonschema tags) asks of
+			// these keys: url and token non-empty, idle_time at least 1s.
+			if r := cfg.Runners[0]; r.URL == "" || r.Token == "" {
+				t.Errorf("url %q or token is empty", r.URL)
+			}
+			for i, p := range cfg.Runners[0].Autoscaler.Policy {
+				if p.IdleTime != 0 && p.IdleTime < time.Second {
+					t.Errorf("policy[%d].idle_time %v is below gitlab-runner's minimum of 1s", i, p.IdleTime)
+				}
 			}
 			a := cfg.Runners[0].Autoscaler
 			got := glrSeen{

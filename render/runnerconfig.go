@@ -36,6 +36,18 @@ func describeSecret(s spec.Secret) string {
 	}
 }
 
+// FieldError is a problem with one fleet.yaml field, such as a secret that
+// does not resolve. Path is the field path as spec.Problem writes it, so a
+// caller can add the field's position.
+type FieldError struct {
+	Path string
+	Err  error
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // defaultHCloudToken is what fleet.yaml's hcloud.token means when left out,
 // as the hcloud CLI reads it.
 var defaultHCloudToken = spec.Secret{Env: "HCLOUD_TOKEN"}
@@ -95,7 +107,7 @@ func buildConfig(f *spec.Fleet, secret SecretFunc) (*Config, multiline, error) {
 func buildRunner(f *spec.Fleet, sr *spec.Runner, path string, secret SecretFunc, long multiline) (Runner, error) {
 	token, err := secret(sr.Token)
 	if err != nil {
-		return Runner{}, fmt.Errorf("%s.token: %w", path, err)
+		return Runner{}, &FieldError{Path: path + ".token", Err: err}
 	}
 	r := Runner{
 		Name:               sr.Name,
@@ -152,12 +164,12 @@ func buildCache(c *spec.Cache, path string, secret SecretFunc) (*Cache, error) {
 		var err error
 		if s3.AccessKey != nil {
 			if out.S3.AccessKey, err = secret(*s3.AccessKey); err != nil {
-				return nil, fmt.Errorf("%s.s3.access_key: %w", path, err)
+				return nil, &FieldError{Path: path + ".s3.access_key", Err: err}
 			}
 		}
 		if s3.SecretKey != nil {
 			if out.S3.SecretKey, err = secret(*s3.SecretKey); err != nil {
-				return nil, fmt.Errorf("%s.s3.secret_key: %w", path, err)
+				return nil, &FieldError{Path: path + ".s3.secret_key", Err: err}
 			}
 		}
 	}
@@ -182,7 +194,7 @@ func usesFleetctlPlugin(plugin string) (bool, error) {
 func buildAutoscaler(f *spec.Fleet, runnerName string, a *spec.Autoscaler, path string, secret SecretFunc, long multiline) (*Autoscaler, error) {
 	fleetctlPlugin, err := usesFleetctlPlugin(a.Plugin)
 	if err != nil {
-		return nil, fmt.Errorf("%s.plugin: %w", path, err)
+		return nil, &FieldError{Path: path + ".plugin", Err: err}
 	}
 	hcloudRef := defaultHCloudToken
 	if f.HCloud.Token != nil {
@@ -190,7 +202,7 @@ func buildAutoscaler(f *spec.Fleet, runnerName string, a *spec.Autoscaler, path 
 	}
 	hcloudToken, err := secret(hcloudRef)
 	if err != nil {
-		return nil, fmt.Errorf("hcloud.token: %w", err)
+		return nil, &FieldError{Path: "hcloud.token", Err: err}
 	}
 
 	out := &Autoscaler{

@@ -420,6 +420,10 @@ func TestRunnerConfigSecretErrors(t *testing.T) {
 			if d := cmp.Diff(tt.wantErr, err.Error()); d != "" {
 				t.Errorf("error (-want +got):\n%s", d)
 			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(tt.wantErr, fe.Path+": ") {
+				t.Errorf("error %v does not carry its field path as a *FieldError", err)
+			}
 			for ref, value := range testSecrets {
 				if strings.Contains(err.Error(), value) {
 					t.Errorf("error holds the value of %s", ref)

@@ -34,10 +34,23 @@ var (
 
 func reflectValueOf(f *Fleet) reflect.Value { return reflect.ValueOf(f).Elem() }
 
+// maxProblems bounds the problems reported for one file: past it, the file
+// is more likely garbage than a fleet.yaml, and more lines help nobody.
+const maxProblems = 50
+
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	if d.full() {
+		return
+	}
 	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: fmt.Sprintf(format, args...)})
 	d.badPaths = append(d.badPaths, path)
+	if d.full() {
+		d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path,
+			Message: fmt.Sprintf("stopped after %d problems: fix these first", maxProblems)})
+	}
 }
+
+func (d *decoder) full() bool { return len(d.problems) >= maxProblems }
 
 func (d *decoder) coveredByDecodeProblem(path string) bool {
 	for _, bad := range d.badPaths {
@@ -61,6 +74,9 @@ func isUnder(path, parent string) bool {
 }
 
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
+	if d.full() {
+		return
+	}
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
 		d.fail(n, path, aliasMessage)
 		return
@@ -321,7 +337,7 @@ func (d *decoder) decodeStringMap(n *yaml.Node, path string, v reflect.Value) {
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {
@@ -383,7 +399,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {

@@ -74,9 +74,14 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	f.positions = d.positions
 	f.applyDefaults()
 	problems := d.problems
-	for _, vp := range f.validate() {
-		if !d.coveredByDecodeProblem(vp.Path) {
-			problems = append(problems, vp)
+	if !d.full() {
+		for _, vp := range f.validate() {
+			if len(problems) >= maxProblems {
+				break
+			}
+			if !d.coveredByDecodeProblem(vp.Path) {
+				problems = append(problems, vp)
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -110,8 +110,12 @@ func (k SSHKey) PublicKeyValue() (string, error) {
 		text, source = string(data), "public key file "+path
 	}
 	text = strings.TrimSpace(text)
+	if strings.Contains(text, "PRIVATE KEY") {
+		// Say so without quoting any of it.
+		return "", fmt.Errorf("ssh key %s: %s holds a private key: use the public key, the .pub file next to it", k.Name, source)
+	}
 	if _, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(text)); err != nil {
-		return "", fmt.Errorf("ssh key %s: %s is not an OpenSSH public key (%v): use the .pub file, e.g. ~/.ssh/id_ed25519.pub", k.Name, source, err)
+		return "", fmt.Errorf("ssh key %s: %s is not an OpenSSH public key: use the .pub file, e.g. ~/.ssh/id_ed25519.pub", k.Name, source)
 	} else if len(strings.TrimSpace(string(rest))) > 0 {
 		return "", fmt.Errorf("ssh key %s: %s holds more than one key: Hetzner takes one per ssh key", k.Name, source)
 	}

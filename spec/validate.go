@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"path"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -155,6 +156,15 @@ func (c *checker) hetznerName(path, value, what, example string) {
 	}
 }
 
+// given reports whether the field at path was written, or, for a Fleet
+// built in code (no positions), whether it holds a value.
+func (c *checker) given(path string, hasValue bool) bool {
+	if c.f.positions == nil {
+		return hasValue
+	}
+	return c.f.written(path)
+}
+
 func (f *Fleet) validate() []Problem {
 	c := &checker{f: f}
 	if f.Version != Version {
@@ -212,9 +222,11 @@ func (c *checker) sshKeys() map[string]bool {
 			c.add(p, "write public_key_file: ~/.ssh/id_ed25519.pub (or public_key: \"ssh-ed25519 AAAA...\")")
 		case k.PublicKey != "" && k.PublicKeyFile != "":
 			c.add(p+".public_key", "write either public_key or public_key_file, not both")
+		case strings.Contains(k.PublicKey, "PRIVATE KEY"):
+			c.add(p+".public_key", "this is a private key: remove it from the file (and consider it exposed); paste the .pub file's line instead")
 		case k.PublicKey != "":
 			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey)); err != nil {
-				c.add(p+".public_key", "not an OpenSSH public key (%v): paste the one line of your .pub file, e.g. \"ssh-ed25519 AAAA... you@host\"", err)
+				c.add(p+".public_key", "not an OpenSSH public key: paste the one line of your .pub file, e.g. \"ssh-ed25519 AAAA... you@host\"")
 			}
 		case strings.HasSuffix(k.PublicKeyFile, "id_ed25519") || strings.HasSuffix(k.PublicKeyFile, "id_rsa") || strings.HasSuffix(k.PublicKeyFile, "id_ecdsa"):
 			c.add(p+".public_key_file", "%q looks like a private key: use the public key, %s.pub", k.PublicKeyFile, k.PublicKeyFile)
@@ -327,7 +339,7 @@ func (c *checker) cidrs(path string, list []string) {
 
 func (c *checker) manager(sshKeys map[string]bool) {
 	m := c.f.Manager
-	if !c.f.written("manager") {
+	if !c.given("manager", !reflect.ValueOf(m).IsZero()) {
 		c.add("manager", "required: declare the runner-manager server (name, server_type, image, location)")
 		return
 	}
@@ -367,11 +379,11 @@ func (c *checker) manager(sshKeys map[string]bool) {
 
 func (c *checker) gitlabRunner() {
 	g := c.f.GitLabRunner
-	if !c.f.written("gitlab_runner") {
+	if !c.given("gitlab_runner", !reflect.ValueOf(g).IsZero()) {
 		c.add("gitlab_runner", "required: declare gitlab_runner with concurrent and runners (it becomes config.toml)")
 		return
 	}
-	if !c.f.written("gitlab_runner.concurrent") {
+	if !c.given("gitlab_runner.concurrent", g.Concurrent != 0) {
 		c.add("gitlab_runner.concurrent", "required: write concurrent: 10 (how many jobs run at once over all runners)")
 	} else {
 		c.atLeast("gitlab_runner.concurrent", g.Concurrent, 1)
@@ -415,14 +427,16 @@ func (c *checker) runner(p string, r *Runner, instanceNames map[string]string) {
 	if c.required(p+".url", r.URL, "url: https://gitlab.com") {
 		c.url(p+".url", r.URL, "https://gitlab.com")
 	}
-	if !c.f.written(p + ".token") {
+	if !c.given(p+".token", r.Token != Secret{}) {
 		c.add(p+".token", "required: write token: {env: RUNNER_TOKEN} (the runner authentication token, glrt-...)")
 	} else {
 		c.secret(p+".token", &r.Token, "RUNNER_TOKEN")
 	}
 	c.oneOf(p+".executor", r.Executor, executors)
 	c.atLeast(p+".limit", r.Limit, 0)
-	c.atLeast(p+".request_concurrency", r.RequestConcurrency, 0)
+	if c.given(p+".request_concurrency", r.RequestConcurrency != 0) {
+		c.atLeast(p+".request_concurrency", r.RequestConcurrency, 1)
+	}
 	c.atLeast(p+".output_limit", r.OutputLimit, 0)
 	for i, e := range r.Environment {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
@@ -515,7 +529,7 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 			c.add(p+".plugin", "%q is not a plugin fleetctl can configure: write fleetctl (the default) or %s:latest (or another tag)", a.Plugin, UpstreamPlugin)
 		}
 	}
-	if !c.f.written(p + ".capacity_per_instance") {
+	if !c.given(p+".capacity_per_instance", a.CapacityPerInstance != 0) {
 		c.add(p+".capacity_per_instance", "required: write capacity_per_instance: 4 (jobs one instance runs at once)")
 	} else {
 		c.atLeast(p+".capacity_per_instance", a.CapacityPerInstance, 1)
@@ -523,7 +537,7 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 	if a.MaxUseCount != nil {
 		c.atLeast(p+".max_use_count", *a.MaxUseCount, 0)
 	}
-	if !c.f.written(p + ".max_instances") {
+	if !c.given(p+".max_instances", true) {
 		c.add(p+".max_instances", "required: write max_instances: 5 (the most instances this runner may create)")
 	} else {
 		c.atLeast(p+".max_instances", a.MaxInstances, 0)
@@ -584,6 +598,9 @@ func (c *checker) policy(p string, pol Policy) {
 	}
 	c.atLeast(p+".idle_count", pol.IdleCount, 0)
 	c.duration(p+".idle_time", pol.IdleTime)
+	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v >= 0 && v < time.Second {
+		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
+	}
 	if pol.ScaleFactor < 0 {
 		c.add(p+".scale_factor", "must be zero or more, not %v", pol.ScaleFactor)
 	}
@@ -595,7 +612,7 @@ func (c *checker) policy(p string, pol Policy) {
 const instanceSuffix = 9
 
 func (c *checker) instances(p string, in *Instances, instanceNames map[string]string) {
-	if !c.f.written(p) {
+	if !c.given(p, !reflect.ValueOf(*in).IsZero()) {
 		c.add(p, "required: declare instances with name, location, server_type and image (the servers the plugin creates)")
 		return
 	}

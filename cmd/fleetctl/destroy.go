@@ -26,7 +26,7 @@ without the label is touched. --confirm must repeat the fleet's name.`,
 			return destroyRun(cmd.Context(), s, o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.file, "file", "f", "fleet.yaml", "the fleet.yaml naming the fleet")
+	cmd.Flags().StringVarP(&o.file, "file", "f", defaultFleetFile, "the fleet.yaml naming the fleet")
 	cmd.Flags().StringVar(&o.confirm, "confirm", "", "the fleet's name, to confirm")
 	return cmd
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/fleetctl/fleetctl/reconcile"
 	"github.com/fleetctl/fleetctl/reconcile/planview"
-	"github.com/fleetctl/fleetctl/spec"
 )
 
 // reconcileFlags are the flags plan and apply share.
@@ -21,14 +20,14 @@ type reconcileFlags struct {
 }
 
 func (f *reconcileFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.file, "file", "f", "fleet.yaml", "the fleet.yaml to converge to")
+	cmd.Flags().StringVarP(&f.file, "file", "f", defaultFleetFile, "the fleet.yaml to converge to")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over unlabelled resources that have a desired resource's name by adding the fleet's labels")
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
 // newSession loads fleet.yaml and prepares the cloud and SSH access.
 func newSession(path, pluginBinary string, progress io.Writer) (*reconcile.Session, error) {
-	f, err := spec.Load(path)
+	f, _, err := loadFleet(path, progress)
 	if err != nil {
 		return nil, err
 	}

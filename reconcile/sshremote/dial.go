@@ -113,6 +113,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	dialer := net.Dialer{Timeout: timeout}
 	conn, err := dialer.DialContext(ctx, "tcp", cfg.Addr)
 	if err != nil {
+		if cause := contextEnded(ctx); cause != nil {
+			return nil, fmt.Errorf("ssh %s: %w", cfg.Addr, cause)
+		}
 		return nil, fmt.Errorf("ssh %s: %w", cfg.Addr, err)
 	}
 	// The handshake has no context of its own: a deadline bounds it and
@@ -152,28 +155,45 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 func WaitReady(ctx context.Context, cfg Config, interval time.Duration) (*Client, error) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
+	var lastErr error
 	for {
 		client, err := Dial(ctx, cfg)
-		if err == nil {
+		switch {
+		case err == nil:
 			return client, nil
-		}
-		if errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrAuthFailed) || !retryable(err) {
+		case contextEnded(ctx) != nil:
+			if lastErr == nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("ssh %s: waiting for SSH: %w (last attempt: %w)", cfg.Addr, contextEnded(ctx), lastErr)
+		case errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrAuthFailed) || !retryable(err):
 			return nil, err
 		}
+		lastErr = err
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("ssh %s: waiting for SSH: %w (last attempt: %w)", cfg.Addr, context.Cause(ctx), err)
+			return nil, fmt.Errorf("ssh %s: waiting for SSH: %w (last attempt: %w)", cfg.Addr, context.Cause(ctx), lastErr)
 		case <-ticker.C:
 		}
 	}
 }
 
+// contextEnded returns why ctx ended, or nil. A deadline counts as soon as
+// it has passed: the network stack enforces it itself and reports a plain
+// timeout a moment before ctx.Err is set.
+func contextEnded(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
 // retryable reports whether a failed Dial may succeed later without anything
 // changing on the client's side.
 func retryable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
 	var netErr net.Error
 	var opErr *net.OpError
 	switch {

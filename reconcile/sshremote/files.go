@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"time"
 
 	"github.com/pkg/sftp"
 )
@@ -67,7 +68,8 @@ func (c *Client) readFile(p string) ([]byte, fs.FileMode, error) {
 // byte is written, flushed to disk (fsync@openssh.com, when the server offers
 // it) and renamed over p with posix-rename@openssh.com (remove and rename
 // only on servers without it). The new file's mtime is the server's time of
-// the write, never an old one, so gitlab-runner notices the change. On any
+// the write, and always later than the replaced file's, so gitlab-runner
+// notices the change. On any
 // error the temporary file is removed and p is left as it was.
 func (c *Client) WriteFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
 	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
@@ -95,6 +97,10 @@ func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
 	rand.Read(suffix)
 	tmp := path.Join(dir, "."+path.Base(p)+".tmp-"+hex.EncodeToString(suffix))
 	if err := writeTemp(client, tmp, data, mode); err != nil {
+		client.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := outdate(client, tmp, p); err != nil {
 		client.Remove(tmp)
 		return fmt.Errorf("write %s: %w", p, err)
 	}
@@ -129,6 +135,33 @@ func writeTemp(client *sftp.Client, tmp string, data []byte, mode fs.FileMode) e
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close temporary file: %w", err)
+	}
+	return nil
+}
+
+// outdate makes sure the new file's mtime is later than the one it replaces:
+// gitlab-runner reloads config.toml only when the mtime moves forward. The
+// write itself gives tmp the server's current time, which suffices unless the
+// old file's mtime lies in the future (clock steps, a manual touch); then tmp
+// gets the next second after it. SFTP carries whole seconds only.
+func outdate(client *sftp.Client, tmp, target string) error {
+	old, err := client.Stat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stat: %w", err)
+	}
+	written, err := client.Stat(tmp)
+	if err != nil {
+		return fmt.Errorf("stat temporary file: %w", err)
+	}
+	if !old.ModTime().After(written.ModTime()) {
+		return nil
+	}
+	later := old.ModTime().Add(time.Second)
+	if err := client.Chtimes(tmp, later, later); err != nil {
+		return fmt.Errorf("set mtime of temporary file: %w", err)
 	}
 	return nil
 }

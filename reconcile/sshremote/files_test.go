@@ -111,6 +111,32 @@ func TestWriteFile(t *testing.T) {
 	}
 }
 
+// TestWriteFileMovesAFutureMtimeForward replaces a file whose mtime lies in
+// the future: gitlab-runner reloads only when the mtime moves forward.
+func TestWriteFileMovesAFutureMtimeForward(t *testing.T) {
+	t.Parallel()
+	server := startSSHD(t)
+	client := server.dial(t)
+	target := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(target, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(target, future, future); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.WriteFile(t.Context(), target, []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.ModTime().After(future) {
+		t.Errorf("mtime = %v, want after the replaced file's %v", info.ModTime(), future)
+	}
+}
+
 func TestWriteFileKeepsAnExistingParentsMode(t *testing.T) {
 	t.Parallel()
 	server := startSSHD(t)

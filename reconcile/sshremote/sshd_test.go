@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,11 +28,12 @@ const sshdPath = "/usr/sbin/sshd"
 // testSSHD is a real OpenSSH sshd listening on loopback, with its host key,
 // client key and log in a temporary directory.
 type testSSHD struct {
-	addr     string
-	hostKey  ssh.PublicKey
-	client   ssh.Signer
-	username string
-	log      *lockedBuffer
+	addr       string
+	configPath string
+	hostKey    ssh.PublicKey
+	client     ssh.Signer
+	username   string
+	log        *lockedBuffer
 }
 
 // config returns a Config that reaches the server with a verified host key.
@@ -79,19 +81,19 @@ func startSSHD(t testing.TB) *testSSHD {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := startSSHDOnPort(t, port)
-		if err == nil {
+		s := newTestSSHD(t, port)
+		if lastErr = s.start(t); lastErr == nil {
 			return s
 		}
-		lastErr = err // most likely the port was taken meanwhile
+		// Most likely another process took the port meanwhile.
 	}
 	t.Fatal(lastErr)
 	return nil
 }
 
-// startSSHDOnPort starts sshd on 127.0.0.1:port and waits until it accepts
-// connections.
-func startSSHDOnPort(t testing.TB, port int) (*testSSHD, error) {
+// newTestSSHD prepares keys and configuration for sshd on 127.0.0.1:port
+// without starting it.
+func newTestSSHD(t testing.TB, port int) *testSSHD {
 	t.Helper()
 	requireSSHD(t)
 	dir := t.TempDir()
@@ -104,6 +106,7 @@ func startSSHDOnPort(t testing.TB, port int) (*testSSHD, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// sshd ignores a host key that others can read.
 	hostKeyPath := filepath.Join(dir, "host_ed25519")
 	if err := os.WriteFile(hostKeyPath, hostPEM, 0o600); err != nil {
 		t.Fatal(err)
@@ -114,6 +117,9 @@ func startSSHDOnPort(t testing.TB, port int) (*testSSHD, error) {
 		t.Fatal(err)
 	}
 
+	// SHLVL=1 keeps bash from sourcing the test user's ~/.bashrc for every
+	// command (Debian's bash does when started by sshd), which on developer
+	// machines can take seconds.
 	config := fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
@@ -127,55 +133,71 @@ StrictModes no
 UsePAM no
 PrintMotd no
 Subsystem sftp internal-sftp
-%s`, port, hostKeyPath, filepath.Join(dir, "sshd.pid"), authorizedKeys, versionSpecificOptions(t))
+SetEnv SHLVL=1
+%s`, port, hostKeyPath, filepath.Join(dir, "sshd.pid"), authorizedKeys, versionSpecificOptions())
 	configPath := filepath.Join(dir, "sshd_config")
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return &testSSHD{
+		addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		configPath: configPath,
+		hostKey:    hostKey,
+		client:     clientSigner,
+		username:   current.Username,
+		log:        &lockedBuffer{},
+	}
+}
+
+// start runs sshd, waits until it accepts connections and kills it when the
+// test ends.
+func (s *testSSHD) start(t testing.TB) error {
+	t.Helper()
 	// sshd refuses to start without its privilege separation directory.
 	os.MkdirAll("/run/sshd", 0o755)
 
-	log := &lockedBuffer{}
-	cmd := exec.Command(sshdPath, "-D", "-e", "-f", configPath)
-	cmd.Stdout = log
-	cmd.Stderr = log
+	cmd := exec.Command(sshdPath, "-D", "-e", "-f", s.configPath)
+	cmd.Stdout = s.log
+	cmd.Stderr = s.log
+	// Its own process group, so the cleanup also ends the per-connection
+	// processes, which would otherwise keep the log pipe open.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start sshd: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 		if t.Failed() {
-			t.Logf("sshd log:\n%s", log)
+			t.Logf("sshd log:\n%s", s.log)
 		}
 	})
 
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
 		case <-exited:
-			return nil, fmt.Errorf("sshd on port %d exited: %s", port, log)
+			return fmt.Errorf("sshd on %s exited: %s", s.addr, s.log)
 		default:
 		}
-		if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if conn, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
 			conn.Close()
-			break
+			return nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("sshd on port %d did not listen within 10s: %s", port, log)
+			return fmt.Errorf("sshd on %s did not listen within 10s: %s", s.addr, s.log)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return &testSSHD{addr: addr, hostKey: hostKey, client: clientSigner, username: current.Username, log: log}, nil
 }
 
 // versionSpecificOptions turns off OpenSSH ≥ 9.8's per-source penalties,
 // which would refuse loopback after the tests' deliberate failures; older
 // versions reject the option.
-func versionSpecificOptions(t testing.TB) string {
+func versionSpecificOptions() string {
 	sshdVersionOnce.Do(func() {
 		out, _ := exec.Command(sshdPath, "-V").CombinedOutput()
 		if m := regexp.MustCompile(`OpenSSH_(\d+)\.(\d+)`).FindSubmatch(out); m != nil {
