@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -207,13 +206,12 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 	}
 }
 
-// readFile reads one desired file from the manager. Files compared by
-// digest (the plugin binary, some 20 MB) are hashed on the manager with
-// sha256sum rather than downloaded.
+// readFile reads one desired file from the manager over SFTP. Files
+// compared by digest (the plugin binary) are hashed here and not kept.
+//
+// The binary is read rather than hashed with sha256sum on the manager: a
+// command's paths depend on the remote shell's root, SFTP's do not.
 func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error) {
-	if f.Format == FormatBytes {
-		return remoteDigest(ctx, files, f.Path)
-	}
 	data, mode, err := files.ReadFile(ctx, f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return LiveFile{}, nil
@@ -222,30 +220,9 @@ func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error)
 		return LiveFile{}, fmt.Errorf("read %s: %w", f.Path, err)
 	}
 	sum := sha256.Sum256(data)
-	return LiveFile{Exists: true, Mode: mode, Content: data, Digest: hex.EncodeToString(sum[:])}, nil
-}
-
-// remoteDigest runs sha256sum and stat on the manager.
-func remoteDigest(ctx context.Context, files Files, path string) (LiveFile, error) {
-	q := shellQuote(path)
-	out, _, err := files.Run(ctx, "if [ -e "+q+" ]; then stat -c %a "+q+" && sha256sum "+q+"; else echo absent; fi")
-	if err != nil {
-		return LiveFile{}, fmt.Errorf("digest %s: %w", path, err)
+	lf := LiveFile{Exists: true, Mode: mode, Digest: hex.EncodeToString(sum[:])}
+	if f.Format != FormatBytes {
+		lf.Content = data
 	}
-	fields := strings.Fields(string(out))
-	if len(fields) == 1 && fields[0] == "absent" {
-		return LiveFile{}, nil
-	}
-	if len(fields) < 2 {
-		return LiveFile{}, fmt.Errorf("digest %s: unexpected output of stat and sha256sum", path)
-	}
-	mode, err := strconv.ParseUint(fields[0], 8, 32)
-	if err != nil || len(fields[1]) != 64 {
-		return LiveFile{}, fmt.Errorf("digest %s: unexpected output of stat and sha256sum", path)
-	}
-	return LiveFile{Exists: true, Mode: fs.FileMode(mode), Digest: fields[1]}, nil
-}
-
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return lf, nil
 }
