@@ -337,3 +337,89 @@ func TestPlanWithLittle(t *testing.T) {
 func containsWords(text, want string) bool {
 	return strings.Contains(strings.Join(strings.Fields(text), " "), strings.Join(strings.Fields(want), " "))
 }
+
+// TestPlanRequests: plan on an applied fleet costs one label-filtered list
+// per kind — three requests, however many resources the project holds.
+func TestPlanRequests(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	ctx := context.Background()
+	for i := 0; i < 60; i++ { // more than a page of unrelated servers
+		if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "unrelated-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26),
+			ServerType: &hcloud.ServerType{Name: "cpx11"}, Image: &hcloud.Image{Name: "debian-12"}, Labels: map[string]string{"team": "web"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.sim.ResetStats()
+	if p := e.plan(false); p.HasChanges() {
+		t.Fatalf("plan:\n%s", planText(t, p))
+	}
+	stats := e.sim.Stats()
+	if stats.Total != 3 {
+		t.Errorf("plan sent %d requests, want 3 (one list per kind): %v", stats.Total, stats.ByRoute)
+	}
+}
+
+// TestCreateConflictAdoptsOwnResource: an apply killed after Hetzner created
+// a resource but before it saw the answer leaves a labelled resource the next
+// plan did not know of; the create's 409 uniqueness_error adopts it.
+func TestCreateConflictAdoptsOwnResource(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	ctx := context.Background()
+	s := e.session()
+	p, err := s.Plan(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{spec.LabelFleet: e.fleet, spec.LabelRole: reconcile.RoleSSHKey}
+	key, _, err := e.client.SSHKey.Create(ctx, hcloud.SSHKeyCreateOpts{Name: "dev", PublicKey: e.values["pub"], Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw, _, err := e.client.Firewall.Create(ctx, hcloud.FirewallCreateOpts{Name: "runner", Labels: map[string]string{spec.LabelFleet: e.fleet, spec.LabelRole: reconcile.RoleFirewall}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(ctx, p, false); err != nil {
+		t.Fatalf("apply: %v\n%s", err, e.progress.String())
+	}
+	keys, _ := e.client.SSHKey.All(ctx)
+	fws, _ := e.client.Firewall.All(ctx)
+	if len(keys) != 1 || keys[0].ID != key.ID || len(fws) != 1 || fws[0].ID != fw.Firewall.ID {
+		t.Fatalf("duplicates or replacements: keys %v, firewalls %v", keys, fws)
+	}
+	if p := e.plan(false); p.HasChanges() {
+		t.Fatalf("not converged:\n%s", planText(t, p))
+	}
+}
+
+// TestApplyWithFaults: with the API answering many requests with 429 or
+// 5xx, apply still converges.
+func TestApplyWithFaults(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	for _, f := range []hcloudsim.Fault{
+		{Path: "/v1/ssh_keys*", Count: 2, Status: 503},
+		{Method: "POST", Path: "/v1/firewalls", Count: 2, Status: 429},
+		{Method: "POST", Path: "/v1/servers", Count: 1, Status: 502},
+		{Path: "/v1/actions*", Count: 3, Status: 500},
+		{Path: "/v1/servers*", Count: 2, Status: 504},
+	} {
+		if err := e.sim.AddFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustApply()
+	if p := e.plan(false); p.HasChanges() {
+		t.Fatalf("not converged:\n%s", planText(t, p))
+	}
+	srvs, _ := e.client.Server.All(context.Background())
+	if len(srvs) != 1 {
+		t.Fatalf("%d servers, want 1", len(srvs))
+	}
+}
