@@ -352,18 +352,24 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			continue
 		}
 		after := desiredFileValues(f)
+		// A new fleet.yaml copy is shown by digest: its content is the
+		// fleet.yaml the plan was made from. config.toml is shown whole.
+		summary := after
+		if f.Format == FormatYAML {
+			summary = Values{"path": f.Path, "mode": modeString(f.Mode), "sha256": f.SHA256()}
+		}
 		if managerFresh {
 			steps := []Step{StepWrite}
 			if f.RestartOnChange || f.RestartKey != nil {
 				steps = append(steps, StepRestartRunner)
 			}
-			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: after, Steps: steps})
+			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: summary, Steps: steps})
 			continue
 		}
 		if l.FilesPending != "" {
-			before := maps.Clone(after)
+			before := maps.Clone(summary)
 			before["state"] = "(not compared: " + l.FilesPending + ")"
-			after := maps.Clone(after)
+			after := maps.Clone(summary)
 			after["state"] = "written once the server runs"
 			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Update, Before: before, After: after,
 				Reason: "not compared: " + l.FilesPending, Steps: []Step{StepWrite, StepRestartRunner}})
@@ -378,7 +384,7 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			if f.RestartOnChange || f.RestartKey != nil {
 				steps = append(steps, StepRestartRunner)
 			}
-			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: after, Steps: steps})
+			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: summary, Steps: steps})
 			continue
 		}
 		ch := Change{Addr: f.Addr, After: after}
