@@ -423,3 +423,33 @@ func TestApplyWithFaults(t *testing.T) {
 		t.Fatalf("%d servers, want 1", len(srvs))
 	}
 }
+
+// TestHostKeyMismatchRefused: when the manager's host key does not match the
+// fingerprint recorded at create time, fleetctl does not talk to it: plan
+// says so and apply refuses, changing nothing.
+func TestHostKeyMismatchRefused(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	ctx := context.Background()
+	srv, _, _ := e.client.Server.GetByName(ctx, "runner-manager")
+	labels := srv.Labels
+	labels[reconcile.LabelSSHHostKey] = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	if _, _, err := e.client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFleet(map[string]string{"idle_count": "3"})
+	p := e.plan(false)
+	text := planText(t, p)
+	if !strings.Contains(text, "file.config_toml: not compared: ssh runner-manager:") || !strings.Contains(text, "host key does not match") {
+		t.Fatalf("plan does not report the mismatch:\n%s", text)
+	}
+	before := e.managerFile("etc/gitlab-runner/config.toml")
+	if _, err := e.apply(false); err == nil || !strings.Contains(err.Error(), "host key does not match") {
+		t.Fatalf("apply = %v, want a refusal", err)
+	}
+	if string(e.managerFile("etc/gitlab-runner/config.toml")) != string(before) {
+		t.Fatal("config.toml was written to a manager whose host key does not match")
+	}
+}
