@@ -1,0 +1,228 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"sync"
+
+	"github.com/fleetctl/fleetctl/spec"
+)
+
+// Files are the manager's files and commands, reached over SSH.
+type Files interface {
+	// ReadFile returns the file's content and mode; a missing file is an
+	// error wrapping fs.ErrNotExist.
+	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// WriteFile replaces the file atomically with a fresh mtime.
+	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// Run runs a shell command.
+	Run(ctx context.Context, cmd string) (stdout, stderr []byte, err error)
+	Close() error
+}
+
+// Endpoint says how to reach the manager over SSH.
+type Endpoint struct {
+	// Addr is host:port.
+	Addr string
+	User string
+	// HostKeyFingerprint is the LabelSSHHostKey value the host key must
+	// match.
+	HostKeyFingerprint string
+}
+
+// Connector opens the manager's Files. Wait, when set, retries until the
+// manager accepts SSH (after a create or a power on).
+type Connector interface {
+	Connect(ctx context.Context, ep Endpoint, wait bool) (Files, error)
+}
+
+// ReadOptions are what ReadLive needs besides the cloud.
+type ReadOptions struct {
+	// Connector reaches the manager. Nil means the manager's files are not
+	// read; NoConnectorReason then says why.
+	Connector         Connector
+	NoConnectorReason string
+}
+
+// ReadLive reads the live state of the fleet: one label-filtered list per
+// kind (SSH keys, firewalls, servers — the plugin's instances included),
+// then, only for desired resources missing from those lists, a lookup by
+// name to find unlabelled namesakes, then the manager's files over SSH.
+func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live, error) {
+	sel := spec.LabelFleet + "=" + d.Fleet
+	l := &Live{
+		UnlabelledSSHKeys:   map[string]SSHKey{},
+		UnlabelledFirewalls: map[string]Firewall{},
+		UnlabelledServers:   map[string]Server{},
+		Files:               map[Addr]LiveFile{},
+	}
+	var wg sync.WaitGroup
+	var errKeys, errFws, errSrvs error
+	wg.Add(3)
+	go func() { defer wg.Done(); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
+	go func() { defer wg.Done(); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
+	go func() { defer wg.Done(); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
+	wg.Wait()
+	if err := errors.Join(errKeys, errFws, errSrvs); err != nil {
+		return nil, err
+	}
+	if err := findNamesakes(ctx, c, d, l); err != nil {
+		return nil, err
+	}
+	readFiles(ctx, d, l, opts)
+	return l, nil
+}
+
+func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
+	has := func(name string, names []string) bool {
+		for _, n := range names {
+			if n == name {
+				return true
+			}
+		}
+		return false
+	}
+	var keyNames, fwNames, srvNames []string
+	for _, k := range l.SSHKeys {
+		keyNames = append(keyNames, k.Name)
+	}
+	for _, f := range l.Firewalls {
+		fwNames = append(fwNames, f.Name)
+	}
+	for _, s := range l.Servers {
+		srvNames = append(srvNames, s.Name)
+	}
+	for _, k := range d.SSHKeys {
+		if has(k.Name, keyNames) {
+			continue
+		}
+		found, err := c.FindSSHKey(ctx, k.Name)
+		if err != nil {
+			return err
+		}
+		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
+			l.UnlabelledSSHKeys[k.Name] = *found
+		}
+	}
+	for _, f := range d.Firewalls {
+		if has(f.Name, fwNames) {
+			continue
+		}
+		found, err := c.FindFirewall(ctx, f.Name)
+		if err != nil {
+			return err
+		}
+		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
+			l.UnlabelledFirewalls[f.Name] = *found
+		}
+	}
+	if d.Manager.Name != "" && !has(d.Manager.Name, srvNames) {
+		found, err := c.FindServer(ctx, d.Manager.Name)
+		if err != nil {
+			return err
+		}
+		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
+			l.UnlabelledServers[d.Manager.Name] = *found
+		}
+	}
+	return nil
+}
+
+// liveManager returns the labelled manager server with the desired name.
+func liveManager(d *Desired, l *Live) *Server {
+	for i, s := range l.Servers {
+		if s.Name == d.Manager.Name && s.Labels[spec.LabelRole] == RoleManager {
+			return &l.Servers[i]
+		}
+	}
+	return nil
+}
+
+// ManagerEndpoint is how to reach a manager server over SSH.
+func ManagerEndpoint(m DesiredServer, s Server) Endpoint {
+	port := m.SSHPort
+	if port == 0 {
+		port = 22
+	}
+	return Endpoint{
+		Addr:               net.JoinHostPort(s.IPv4, strconv.Itoa(port)),
+		User:               m.SSHUser,
+		HostKeyFingerprint: s.Labels[LabelSSHHostKey],
+	}
+}
+
+func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
+	if len(d.Files) == 0 {
+		return
+	}
+	m := liveManager(d, l)
+	if m == nil {
+		return // created by the plan: every file is new
+	}
+	note := func(msg string, blocking bool) {
+		for _, f := range d.Files {
+			if f.NotManagedReason == "" {
+				l.FileNotes = append(l.FileNotes, Note{Subject: string(f.Addr), Message: msg, Blocking: blocking})
+			}
+		}
+	}
+	switch {
+	case opts.Connector == nil:
+		note(opts.NoConnectorReason, true)
+		return
+	case m.Status != "running":
+		l.FilesPending = fmt.Sprintf("server %s is %s", m.Name, m.Status)
+		return
+	case m.Labels[LabelSSHHostKey] == "":
+		note(fmt.Sprintf("server %s has no label %s: its SSH host key cannot be verified, so fleetctl does not connect "+
+			"(restore the label or replace the server)", m.Name, LabelSSHHostKey), true)
+		return
+	case m.IPv4 == "":
+		note(fmt.Sprintf("server %s has no public IPv4 address to reach it over SSH", m.Name), true)
+		return
+	}
+	files, err := opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
+	if err != nil {
+		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
+		return
+	}
+	defer files.Close()
+	for _, f := range d.Files {
+		if f.NotManagedReason != "" {
+			continue
+		}
+		lf, err := readFile(ctx, files, f)
+		if err != nil {
+			l.FileNotes = append(l.FileNotes, Note{Subject: string(f.Addr), Message: err.Error(), Blocking: true})
+			continue
+		}
+		l.Files[f.Addr] = lf
+	}
+}
+
+// readFile reads one desired file from the manager over SFTP. Files
+// compared by digest (the plugin binary) are hashed here and not kept.
+//
+// The binary is read rather than hashed with sha256sum on the manager: a
+// command's paths depend on the remote shell's root, SFTP's do not.
+func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error) {
+	data, mode, err := files.ReadFile(ctx, f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LiveFile{}, nil
+	}
+	if err != nil {
+		return LiveFile{}, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	sum := sha256.Sum256(data)
+	lf := LiveFile{Exists: true, Mode: mode, Digest: hex.EncodeToString(sum[:])}
+	if f.Format != FormatBytes {
+		lf.Content = data
+	}
+	return lf, nil
+}
