@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +51,7 @@ func (r Result) String() string { return string(r.Addr) + " " + r.Verb }
 // ApplyOrder is the order Apply runs changes in, as data: each phase runs
 // after the previous one finished; changes within a phase run concurrently.
 // Deletes run the phases in reverse, after everything else.
-var ApplyOrder = [][]Kind{{KindSSHKey, KindFirewall}, {KindServer}, {KindFile}}
+var ApplyOrder = [][]Kind{{KindSSHKey, KindFirewall}, {KindServer}, {KindFile, KindService}}
 
 // CheckApplicable returns why the plan cannot be applied as is, before
 // anything changes: conflicts, missing secrets, destructive changes without
@@ -74,7 +74,7 @@ func CheckApplicable(p *Plan, opts ApplyOptions) error {
 		if ch.Action == NoOp {
 			continue
 		}
-		if ch.Addr.Kind() == KindFile {
+		if k := ch.Addr.Kind(); k == KindFile || k == KindService {
 			needSSH = true
 		}
 		if (ch.Action == Delete || ch.Action.IsReplace()) && !opts.AllowDestroy {
@@ -799,7 +799,20 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		return fmt.Errorf("%s: cloud-init: %w", srv.Name, err)
 	}
 	restart := false
+	for _, ch := range changes {
+		restart = restart || slices.Contains(ch.Steps, StepRestartRunner)
+	}
+	if restart {
+		// Recorded first, so that a restart an interrupted apply owed is
+		// planned by the next one.
+		if err := files.WriteFile(ctx, RestartMarker, []byte("pending\n"), 0o600); err != nil {
+			return fmt.Errorf("%s: %w", AddrRestart, err)
+		}
+	}
 	for _, ch := range sortedFileChanges(changes) {
+		if ch.Addr.Kind() != KindFile {
+			continue
+		}
 		df, ok := a.desiredFile(ch.Addr)
 		if !ok {
 			return fmt.Errorf("%s: not in the desired state", ch.Addr)
@@ -809,25 +822,23 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 		a.record(ch.Addr, "written")
-		for _, s := range ch.Steps {
-			if s == StepRestartRunner {
-				restart = true
-			}
-		}
 	}
 	if restart {
 		a.progressf("Restarting gitlab-runner on %s (plugin settings changed)...", srv.Name)
 		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
-		a.record("service.gitlab-runner", "restarted")
+		if err := files.WriteFile(ctx, RestartMarker, []byte("done\n"), 0o600); err != nil {
+			return fmt.Errorf("%s: %w", AddrRestart, err)
+		}
+		a.record(AddrRestart, "restarted")
 	}
 	return nil
 }
 
 func sortedFileChanges(changes []Change) []Change {
 	out := append([]Change(nil), changes...)
-	sort.SliceStable(out, func(i, j int) bool { return fileRank[out[i].Addr] < fileRank[out[j].Addr] })
+	sort.SliceStable(out, func(i, j int) bool { return addrLess(out[i].Addr, out[j].Addr) })
 	return out
 }
 
@@ -903,5 +914,3 @@ func str(v any) string {
 func hcloudIsNotApplied(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "firewall_resource_not_found")
 }
-
-var _ = path.Join
