@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,7 +51,7 @@ func (r Result) String() string { return string(r.Addr) + " " + r.Verb }
 // ApplyOrder is the order Apply runs changes in, as data: each phase runs
 // after the previous one finished; changes within a phase run concurrently.
 // Deletes run the phases in reverse, after everything else.
-var ApplyOrder = [][]Kind{{KindSSHKey, KindFirewall}, {KindServer}, {KindFile}}
+var ApplyOrder = [][]Kind{{KindSSHKey, KindFirewall}, {KindServer}, {KindFile, KindService}}
 
 // CheckApplicable returns why the plan cannot be applied as is, before
 // anything changes: conflicts, missing secrets, destructive changes without
@@ -74,7 +74,7 @@ func CheckApplicable(p *Plan, opts ApplyOptions) error {
 		if ch.Action == NoOp {
 			continue
 		}
-		if ch.Addr.Kind() == KindFile {
+		if k := ch.Addr.Kind(); k == KindFile || k == KindService {
 			needSSH = true
 		}
 		if (ch.Action == Delete || ch.Action.IsReplace()) && !opts.AllowDestroy {
@@ -159,6 +159,7 @@ type applier struct {
 	// says it was created, powered on or resized by this apply.
 	manager    *Server
 	managerNew bool
+	deferred   []deferredAction
 }
 
 func (a *applier) record(addr Addr, verb string) {
@@ -209,12 +210,64 @@ func (a *applier) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := a.waitDeferred(ctx); err != nil {
+		return err
+	}
 	for i := len(ApplyOrder) - 1; i >= 0; i-- {
 		if err := a.concurrently(ctx, byKind(ApplyOrder[i], true)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// waitLater defers waiting for actions nothing later depends on to the
+// end of the apply (before deletes), taking them off the critical path.
+func (a *applier) waitLater(addr Addr, acts []CloudAction) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, act := range acts {
+		if act.ID != 0 {
+			a.deferred = append(a.deferred, deferredAction{addr, act})
+		}
+	}
+}
+
+type deferredAction struct {
+	addr Addr
+	act  CloudAction
+}
+
+func (a *applier) waitDeferred(ctx context.Context) error {
+	a.mu.Lock()
+	deferred := a.deferred
+	a.deferred = nil
+	a.mu.Unlock()
+	var errs []error
+	for _, addr := range uniqueAddrs(deferred) {
+		var acts []CloudAction
+		for _, d := range deferred {
+			if d.addr == addr {
+				acts = append(acts, d.act)
+			}
+		}
+		if err := a.wait(ctx, acts...); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", addr, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func uniqueAddrs(ds []deferredAction) []Addr {
+	var out []Addr
+	seen := map[Addr]bool{}
+	for _, d := range ds {
+		if !seen[d.addr] {
+			seen[d.addr] = true
+			out = append(out, d.addr)
+		}
+	}
+	return out
 }
 
 func (a *applier) concurrently(ctx context.Context, changes []Change) error {
@@ -393,7 +446,16 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 		return errors.New("not in the desired state")
 	}
 	id := ch.ID
+	// A step's actions are waited for before the next step; the last
+	// step's are waited for at the end of the apply: nothing else depends
+	// on a firewall's rules reaching the servers, so the manager need not
+	// wait for them.
+	var pending []CloudAction
 	for _, step := range ch.Steps {
+		if err := a.wait(ctx, pending...); err != nil {
+			return err
+		}
+		pending = nil
 		switch step {
 		case StepCreate:
 			a.progressf("%s: Creating...", ch.Addr)
@@ -404,9 +466,7 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 			if err != nil {
 				return fmt.Errorf("create: %w", err)
 			}
-			if err := a.wait(ctx, acts...); err != nil {
-				return fmt.Errorf("create: %w", err)
-			}
+			pending = acts
 			id = fw.ID
 		case StepUpdate, StepAdopt:
 			labels := df.Labels
@@ -419,32 +479,27 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 		case StepSetRules:
 			a.progressf("%s: Setting %d rules...", ch.Addr, len(df.Rules))
 			acts, err := c.SetFirewallRules(ctx, id, df.Rules)
-			if err == nil {
-				err = a.wait(ctx, acts...)
-			}
 			if err != nil {
 				return fmt.Errorf("set rules: %w", err)
 			}
+			pending = acts
 		case StepApplyToResources:
 			add, _ := setDiff(stringSlice(ch.Before["apply_to"]), stringSlice(ch.After["apply_to"]))
 			acts, err := c.ApplyFirewall(ctx, id, add)
-			if err == nil {
-				err = a.wait(ctx, acts...)
-			}
 			if err != nil {
 				return fmt.Errorf("apply to %s: %w", strings.Join(add, ", "), err)
 			}
+			pending = acts
 		case StepRemoveResources:
 			_, remove := setDiff(stringSlice(ch.Before["apply_to"]), stringSlice(ch.After["apply_to"]))
 			acts, err := c.RemoveFirewall(ctx, id, remove)
-			if err == nil {
-				err = a.wait(ctx, acts...)
-			}
 			if err != nil && !hcloudIsNotApplied(err) {
 				return fmt.Errorf("remove from %s: %w", strings.Join(remove, ", "), err)
 			}
+			pending = acts
 		}
 	}
+	a.waitLater(ch.Addr, pending)
 	a.record(ch.Addr, verbFor(ch))
 	return nil
 }
@@ -510,7 +565,8 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 	}
 	srv := &Server{ID: ch.ID, Name: m.Name, IPv4: str(ch.Before["ipv4"]), Labels: map[string]string{LabelSSHHostKey: str(ch.Before["ssh_host_key"])}}
 	replacing := ch.Action.IsReplace()
-	for _, step := range ch.Steps {
+	for i, step := range ch.Steps {
+		last := i == len(ch.Steps)-1
 		var err error
 		switch step {
 		case StepDisableProtection:
@@ -545,7 +601,13 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 		case StepChangeProtection:
 			var act CloudAction
 			if act, err = c.ChangeServerProtection(ctx, srv.ID, Protection{Delete: m.Protection, Rebuild: m.Protection}); err == nil {
-				err = a.wait(ctx, act)
+				if last {
+					// Protection is no step's prerequisite: the files
+					// are written while Hetzner applies it.
+					a.waitLater(ch.Addr, []CloudAction{act})
+				} else {
+					err = a.wait(ctx, act)
+				}
 			}
 			err = wrapErr("change protection", err)
 		case StepChangeType:
@@ -737,7 +799,20 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		return fmt.Errorf("%s: cloud-init: %w", srv.Name, err)
 	}
 	restart := false
+	for _, ch := range changes {
+		restart = restart || slices.Contains(ch.Steps, StepRestartRunner)
+	}
+	if restart {
+		// Recorded first, so that a restart an interrupted apply owed is
+		// planned by the next one.
+		if err := files.WriteFile(ctx, RestartMarker, []byte("pending\n"), 0o600); err != nil {
+			return fmt.Errorf("%s: %w", AddrRestart, err)
+		}
+	}
 	for _, ch := range sortedFileChanges(changes) {
+		if ch.Addr.Kind() != KindFile {
+			continue
+		}
 		df, ok := a.desiredFile(ch.Addr)
 		if !ok {
 			return fmt.Errorf("%s: not in the desired state", ch.Addr)
@@ -747,25 +822,23 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 		a.record(ch.Addr, "written")
-		for _, s := range ch.Steps {
-			if s == StepRestartRunner {
-				restart = true
-			}
-		}
 	}
 	if restart {
 		a.progressf("Restarting gitlab-runner on %s (plugin settings changed)...", srv.Name)
 		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
-		a.record("service.gitlab-runner", "restarted")
+		if err := files.WriteFile(ctx, RestartMarker, []byte("done\n"), 0o600); err != nil {
+			return fmt.Errorf("%s: %w", AddrRestart, err)
+		}
+		a.record(AddrRestart, "restarted")
 	}
 	return nil
 }
 
 func sortedFileChanges(changes []Change) []Change {
 	out := append([]Change(nil), changes...)
-	sort.SliceStable(out, func(i, j int) bool { return fileRank[out[i].Addr] < fileRank[out[j].Addr] })
+	sort.SliceStable(out, func(i, j int) bool { return addrLess(out[i].Addr, out[j].Addr) })
 	return out
 }
 
@@ -841,5 +914,3 @@ func str(v any) string {
 func hcloudIsNotApplied(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "firewall_resource_not_found")
 }
-
-var _ = path.Join

@@ -152,6 +152,23 @@ func TestApplyConverges(t *testing.T) {
 		}
 	})
 
+	t.Run("a restart an interrupted apply owed is made by the next", func(t *testing.T) {
+		marker := filepath.Join(e.stateDir, "servers", "runner-manager", reconcile.RestartMarker)
+		if got, err := os.ReadFile(marker); err != nil || string(got) != "done\n" {
+			t.Fatalf("restart marker %q, %v; want done", got, err)
+		}
+		os.WriteFile(marker, []byte("pending\n"), 0o600) // as left by an apply killed before its restart
+		mustEqual(t, "plan", []string{"service.gitlab-runner update"}, changed(e.plan(false)))
+		before := e.restarts()
+		e.mustApply()
+		if e.restarts() != before+1 {
+			t.Errorf("restarts %d -> %d, want one more", before, e.restarts())
+		}
+		if p := e.plan(false); p.HasChanges() {
+			t.Fatalf("still changes:\n%s", planText(t, p))
+		}
+	})
+
 	t.Run("a saved plan goes stale when live state changes", func(t *testing.T) {
 		e.writeFleet(map[string]string{"idle_count": "4"})
 		p := e.plan(false)

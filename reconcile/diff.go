@@ -417,6 +417,18 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 		p.Changes = append(p.Changes, ch)
 	}
 	p.NotCompared = append(p.NotCompared, l.FileNotes...)
+	if l.RestartPending && !managerFresh {
+		restarting := false
+		for _, ch := range p.Changes {
+			restarting = restarting || slices.Contains(ch.Steps, StepRestartRunner)
+		}
+		if !restarting {
+			p.Changes = append(p.Changes, Change{Addr: AddrRestart, Action: Update,
+				Reason: "an earlier apply changed plugin settings and stopped before restarting gitlab-runner",
+				Before: Values{"restart": "pending"}, After: Values{"restart": "done"},
+				Steps: []Step{StepRestartRunner}})
+		}
+	}
 }
 
 func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", uint32(m.Perm())) }

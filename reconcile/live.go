@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -193,6 +194,13 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 		return
 	}
 	defer files.Close()
+	marker, _, err := files.ReadFile(ctx, RestartMarker)
+	switch {
+	case err == nil:
+		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
+	case !errors.Is(err, fs.ErrNotExist):
+		l.FileNotes = append(l.FileNotes, Note{Subject: string(AddrRestart), Message: err.Error(), Blocking: true})
+	}
 	for _, f := range d.Files {
 		if f.NotManagedReason != "" {
 			continue

@@ -73,6 +73,7 @@ const (
 	KindFirewall Kind = "hcloud_firewall"
 	KindServer   Kind = "hcloud_server"
 	KindFile     Kind = "file"
+	KindService  Kind = "service"
 )
 
 // Addr names one resource in a plan: <kind>.<name>, e.g.
@@ -107,7 +108,16 @@ const (
 	AddrConfigTOML Addr = "file.config_toml"
 	AddrFleetYAML  Addr = "file.fleet_yaml"
 	AddrBinary     Addr = "file.fleetctl_binary"
+	// AddrRestart is gitlab-runner's restart, planned on its own only when
+	// an earlier apply wrote plugin settings and stopped before restarting.
+	AddrRestart Addr = "service.gitlab-runner"
 )
+
+// RestartMarker is a file on the manager that makes a restart of
+// gitlab-runner survive an apply killed between writing plugin settings and
+// restarting: Apply writes "pending" before such writes and "done" after the
+// restart; a plan that reads "pending" plans the restart.
+const RestartMarker = "/var/lib/fleetctl/restart-gitlab-runner"
 
 // Values are a resource's attributes as the plan shows them: strings, bools,
 // numbers, lists of strings and maps of strings. Secret values never appear:
@@ -282,7 +292,7 @@ func (p *Plan) sort() {
 }
 
 // kindRank orders kinds as plans print them and as Apply runs them.
-var kindRank = map[Kind]int{KindSSHKey: 0, KindFirewall: 1, KindServer: 2, KindFile: 3, "service": 4}
+var kindRank = map[Kind]int{KindSSHKey: 0, KindFirewall: 1, KindServer: 2, KindFile: 3, KindService: 4}
 
 func addrLess(a, b Addr) bool {
 	ra, rb := kindRank[a.Kind()], kindRank[b.Kind()]

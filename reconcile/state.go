@@ -148,6 +148,10 @@ type Live struct {
 	Files map[Addr]LiveFile
 	// FileNotes say why files could not be read.
 	FileNotes []Note
+	// RestartPending is set when the manager's restart marker says an
+	// earlier apply changed plugin settings and stopped before it
+	// restarted gitlab-runner.
+	RestartPending bool
 	// FilesPending, when set, says why the files of an existing manager
 	// were not read although Apply will be able to write them (the server
 	// is off or still starting): they are written blind.
@@ -214,6 +218,9 @@ func (l *Live) Fingerprint() string {
 	for _, a := range sortedKeys(l.Files) {
 		f := l.Files[a]
 		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Digest})
+	}
+	if l.RestartPending {
+		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending"})
 	}
 	v.Notes = append(append([]Note(nil), l.FileNotes...), Note{Subject: "pending", Message: l.FilesPending})
 	sort.Slice(v.SSHKeys, func(i, j int) bool { return v.SSHKeys[i].ID < v.SSHKeys[j].ID })
