@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// killPoint is a moment of a from-empty apply at which the test kills it.
+type killPoint struct {
+	name string
+	// stall, if set, delays the matching request in the simulator, so that
+	// the kill lands while it is in flight: the simulator still carries it
+	// out, but apply never sees the answer.
+	stall *fault
+	// route: kill once the simulator counted this many requests to it.
+	route string
+	count int
+	// stderr: kill once apply printed a line containing this, after delay.
+	stderr string
+	delay  time.Duration
+}
+
+// crashPoints span a whole apply from empty: reading the live state, the
+// creates with their answers lost, the actions waited on, and every step on
+// the manager over SSH.
+var crashPoints = []killPoint{
+	{name: "reading the live state", route: "GET /v1/ssh_keys", count: 1},
+	{name: "ssh key create in flight", stall: &fault{Method: "POST", Path: "/v1/ssh_keys"}, route: "POST /v1/ssh_keys", count: 1},
+	{name: "firewall create in flight", stall: &fault{Method: "POST", Path: "/v1/firewalls"}, route: "POST /v1/firewalls", count: 1},
+	{name: "server create in flight", stall: &fault{Method: "POST", Path: "/v1/servers"}, route: "POST /v1/servers", count: 1},
+	{name: "waiting for the first action", route: "GET /v1/actions", count: 1},
+	{name: "change_protection in flight", stall: &fault{Method: "POST", Path: "/v1/servers/*/actions/change_protection"},
+		route: "POST /v1/servers/{id}/actions/change_protection", count: 1},
+	{name: "server create answered", route: "POST /v1/servers", count: 1},
+	{name: "connecting over SSH", stderr: "over SSH"},
+	{name: "waiting for cloud-init", stderr: "Waiting for cloud-init"},
+	{name: "uploading the fleetctl binary", stderr: "/usr/local/bin/fleetctl", delay: 30 * time.Millisecond},
+	{name: "writing the fleet.yaml copy", stderr: "/etc/fleetctl/fleet.yaml"},
+	{name: "writing config.toml", stderr: "/etc/gitlab-runner/config.toml"},
+	{name: "restarting gitlab-runner", stderr: "Restarting gitlab-runner"},
+	{name: "waiting for change_protection", stderr: "Waiting for change_protection"},
+}
+
+// TestApplyKilledConverges kills a from-empty apply with SIGKILL at each of
+// crashPoints, runs apply again to completion and checks that the fleet
+// converged: plan clean, every resource exactly once, no orphan, the
+// manager's files complete and gitlab-runner restarted after its plugin
+// changed.
+func TestApplyKilledConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a simulator and three fleetctl processes per kill point")
+	}
+	var (
+		mu       sync.Mutex
+		observed = map[string]string{} // kill point → what had happened when it was killed
+	)
+	t.Run("points", func(t *testing.T) {
+		for _, point := range crashPoints {
+			t.Run(strings.ReplaceAll(point.name, " ", "_"), func(t *testing.T) {
+				t.Parallel()
+				seen := killAndConverge(t, point)
+				mu.Lock()
+				observed[point.name] = seen
+				mu.Unlock()
+			})
+		}
+	})
+	// The points must really differ: the state apply had reached, as the
+	// simulator and its stderr saw it, is distinct at each.
+	distinct := map[string]bool{}
+	for name, seen := range observed {
+		t.Logf("killed %-32s %s", name+":", seen)
+		distinct[seen] = true
+	}
+	if !t.Failed() && len(distinct) < 10 {
+		t.Errorf("apply was killed at %d distinct points, want at least 10", len(distinct))
+	}
+}
+
+// killAndConverge runs one round on a fresh simulator and returns what apply
+// had done when it was killed.
+func killAndConverge(t *testing.T, point killPoint) string {
+	ctx := context.Background()
+	sim := startSimulator(t, simOptions{actionDuration: 200 * time.Millisecond})
+	f := newFleet(t, sim, nil)
+	if point.stall != nil {
+		stall := *point.stall
+		stall.Latency = "1500ms"
+		if err := sim.addFault(stall); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var once sync.Once
+	var p *process
+	killed := make(chan struct{})
+	kill := func() { once.Do(func() { p.kill(); close(killed) }) }
+	var onLine func(string)
+	if point.stderr != "" {
+		onLine = func(line string) {
+			if strings.Contains(line, point.stderr) && !strings.Contains(line, f.path) {
+				if point.delay > 0 {
+					time.AfterFunc(point.delay, kill)
+				} else {
+					kill()
+				}
+			}
+		}
+	}
+	p = f.start(onLine, "apply")
+	exited := make(chan struct{})
+	go func() {
+		<-p.done
+		close(exited)
+	}()
+	if point.route != "" {
+		tick := time.NewTicker(2 * time.Millisecond)
+	poll:
+		for {
+			select {
+			case <-exited:
+				break poll
+			case <-tick.C:
+				st, err := sim.stats()
+				if err == nil && st.ByRoute[point.route] >= point.count {
+					kill()
+					break poll
+				}
+			}
+		}
+		tick.Stop()
+	}
+	wasKilled, _ := p.wait()
+	if !wasKilled {
+		t.Fatalf("apply ended before the kill point %q:\n%s", point.name, p.stderrText())
+	}
+	st := sim.mustStats()
+	lines := p.stderr()
+	last := "no output"
+	if len(lines) > 0 {
+		last = fmt.Sprintf("%q", lines[len(lines)-1].text)
+	}
+	inFlight := ""
+	if point.stall != nil {
+		inFlight = ", in flight: " + point.stall.Method + " " + point.stall.Path
+	}
+	seen := fmt.Sprintf("after %d API requests (creates: %d ssh key, %d firewall, %d server; %d action polls)%s, last line %s",
+		st.Total, st.ByRoute["POST /v1/ssh_keys"], st.ByRoute["POST /v1/firewalls"], st.ByRoute["POST /v1/servers"],
+		st.ByRoute["GET /v1/actions"], inFlight, last)
+	f.checkNoSecrets(p.stdout.String() + p.stderrText())
+	sim.clearFaults()
+
+	if r := f.fleetctl(ctx, "apply"); r.code != 0 {
+		t.Fatalf("apply after the kill (%s) failed: %s", seen, r)
+	}
+	f.checkConverged(ctx)
+	return seen
+}
