@@ -232,7 +232,24 @@ func TestApplyConverges(t *testing.T) {
 				t.Errorf("refused apply sent %d × %s", n, route)
 			}
 		}
-		e.writeFleet(map[string]string{"image": "debian-12"})
+	})
+
+	t.Run("with --allow-destroy the manager is replaced", func(t *testing.T) {
+		res, err := e.apply(true)
+		if err != nil {
+			t.Fatalf("apply: %v\n%s", err, e.progress.String())
+		}
+		s, _, _ := e.client.Server.GetByName(ctx, "runner-manager")
+		if s == nil || s.ID == managerID || s.Image.Name != "debian-13" || !s.Protection.Delete {
+			t.Fatalf("manager after replace: %+v (results %v)", s, res)
+		}
+		if old, _, _ := e.client.Server.GetByID(ctx, managerID); old != nil {
+			t.Error("the replaced manager still exists")
+		}
+		managerID = s.ID
+		if p := e.plan(false); p.HasChanges() {
+			t.Fatalf("still changes after the replace:\n%s", planText(t, p))
+		}
 	})
 
 	t.Run("destroy removes what the fleet owns and nothing else", func(t *testing.T) {
