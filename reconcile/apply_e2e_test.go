@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 
@@ -485,5 +486,38 @@ func TestHostKeyMismatchRefused(t *testing.T) {
 	}
 	if string(e.managerFile("etc/gitlab-runner/config.toml")) != string(before) {
 		t.Fatal("config.toml was written to a manager whose host key does not match")
+	}
+}
+
+// TestInterruptedApplyConverges cancels a from-empty apply at several points
+// (a cancelled context stops it as abruptly as apply's code allows) and runs
+// apply again: it always converges, with no duplicate resource.
+func TestInterruptedApplyConverges(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	for _, stop := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond} {
+		t.Run(stop.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, hcloudsim.Options{ActionDuration: 40 * time.Millisecond})
+			s := e.session()
+			p, err := s.Plan(context.Background(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), stop)
+			s.Apply(ctx, p, false)
+			cancel()
+			e.mustApply()
+			if p := e.plan(false); p.HasChanges() {
+				t.Fatalf("not converged:\n%s", planText(t, p))
+			}
+			bg := context.Background()
+			srvs, _ := e.client.Server.All(bg)
+			fws, _ := e.client.Firewall.All(bg)
+			keys, _ := e.client.SSHKey.All(bg)
+			if len(srvs) != 1 || len(fws) != 1 || len(keys) != 1 {
+				t.Fatalf("%d servers, %d firewalls, %d keys; want one each", len(srvs), len(fws), len(keys))
+			}
+		})
 	}
 }
