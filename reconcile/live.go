@@ -135,14 +135,11 @@ func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
 	return nil
 }
 
-// liveManager returns the labelled manager server with the desired name.
+// liveManager returns the labelled manager of the desired one (see
+// liveManagers), or nil.
 func liveManager(d *Desired, l *Live) *Server {
-	for i, s := range l.Servers {
-		if s.Name == d.Manager.Name && s.Labels[spec.LabelRole] == RoleManager {
-			return &l.Servers[i]
-		}
-	}
-	return nil
+	m, _ := liveManagers(d, l)
+	return m
 }
 
 // ManagerEndpoint is how to reach a manager server over SSH.
