@@ -294,6 +294,9 @@ func (a *applier) applyChange(ctx context.Context, ch Change) error {
 	default:
 		err = fmt.Errorf("no way to apply %s", ch.Addr.Kind())
 	}
+	if IsForbidden(err) {
+		return fmt.Errorf("%s: %w (apply needs a token with read & write permission)", ch.Addr, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", ch.Addr, err)
 	}

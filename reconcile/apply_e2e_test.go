@@ -367,6 +367,25 @@ func TestPlanWithLittle(t *testing.T) {
 	}
 }
 
+// TestApplyWithReadOnlyToken: Hetzner refuses every write of a read-only
+// token; apply says what it needs.
+func TestApplyWithReadOnlyToken(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	const readOnly = "read-only-token-SECRET"
+	e := newEnv(t, hcloudsim.Options{ReadOnlyToken: readOnly})
+	e.mustApply()
+	e.write("hcloud-token", readOnly)
+	e.writeFleet(map[string]string{"server_type": "cpx21"})
+	_, err := e.apply(false)
+	if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "read & write") {
+		t.Fatalf("apply with a read-only token = %v", err)
+	}
+	if strings.Contains(err.Error(), readOnly) {
+		t.Error("the error shows the token")
+	}
+}
+
 // containsWords reports whether text contains want, ignoring how much white
 // space separates words (the plan aligns attribute names).
 func containsWords(text, want string) bool {
