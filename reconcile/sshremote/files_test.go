@@ -137,6 +137,37 @@ func TestWriteFileMovesAFutureMtimeForward(t *testing.T) {
 	}
 }
 
+// TestWriteFileRemovesStaleTemps checks that temporary files a killed write
+// left behind go with the next write, and that a fresh one, perhaps still
+// being written, stays.
+func TestWriteFileRemovesStaleTemps(t *testing.T) {
+	t.Parallel()
+	server := startSSHD(t)
+	client := server.dial(t)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".config.toml.tmp-0123456789abcdef")
+	fresh := filepath.Join(dir, ".config.toml.tmp-fedcba9876543210")
+	other := filepath.Join(dir, ".other.toml.tmp-0123456789abcdef")
+	for _, p := range []string{stale, fresh, other} {
+		if err := os.WriteFile(p, []byte("token = \"partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	longAgo := time.Now().Add(-time.Hour)
+	for _, p := range []string{stale, other} {
+		if err := os.Chtimes(p, longAgo, longAgo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.WriteFile(t.Context(), filepath.Join(dir, "config.toml"), []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Base(fresh), filepath.Base(other), "config.toml"}
+	if d := cmp.Diff(want, dirEntries(t, dir)); d != "" {
+		t.Errorf("directory after the write (-want +got):\n%s", d)
+	}
+}
+
 func TestWriteFileKeepsAnExistingParentsMode(t *testing.T) {
 	t.Parallel()
 	server := startSSHD(t)
