@@ -90,6 +90,11 @@ func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
+	return writeFileOver(client, p, data, mode)
+}
+
+// writeFileOver is WriteFile on an SFTP session.
+func writeFileOver(client *sftp.Client, p string, data []byte, mode fs.FileMode) error {
 	dir := path.Dir(p)
 	if err := mkdirAll(client, dir); err != nil {
 		return fmt.Errorf("write %s: create directory: %w", p, err)
