@@ -540,3 +540,25 @@ func TestInterruptedApplyConverges(t *testing.T) {
 		})
 	}
 }
+
+// TestManagerNotAnsweringSSH: a running manager that does not answer SSH
+// (still booting) is not an error: plan says its files are written once it
+// does, and apply waits for it.
+func TestManagerNotAnsweringSSH(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	e.values["port"] = "1" // nothing listens there
+	e.writeFleet(nil)
+	p := e.plan(false)
+	ch := p.Change(reconcile.AddrConfigTOML)
+	if ch == nil || ch.Action != reconcile.Update || !strings.Contains(ch.Reason, "does not accept SSH yet") {
+		t.Fatalf("plan:\n%s", planText(t, p))
+	}
+	for _, n := range p.NotCompared {
+		if n.Blocking {
+			t.Errorf("blocking note %s", n)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -186,7 +187,18 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 		return
 	}
 	files, err := opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
-	if err != nil {
+	switch {
+	case errors.Is(err, sshremote.ErrHostKeyMismatch) || errors.Is(err, sshremote.ErrAuthFailed):
+		// Never talk to a host that is not the manager, nor guess.
+		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
+		return
+	case err != nil && ctx.Err() == nil:
+		// A manager that runs but does not answer SSH yet (still booting,
+		// as after an apply that was interrupted right after creating
+		// it): apply waits for it and writes every file.
+		l.FilesPending = fmt.Sprintf("server %s does not accept SSH yet (%v)", m.Name, err)
+		return
+	case err != nil:
 		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
 		return
 	}
