@@ -264,6 +264,10 @@ func TestApplyConverges(t *testing.T) {
 			Image: &hcloud.Image{Name: "debian-12"}, Labels: labels}); err != nil {
 			t.Fatal(err)
 		}
+		if _, _, err := e.client.SSHKey.Create(ctx, hcloud.SSHKeyCreateOpts{Name: "fleetctl-plugin-e2e", Labels: labels,
+			PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhdhBc0I3N3WbPRnlfaDRFFCgXPfpmnxXdtVVaKAK+P"}); err != nil {
+			t.Fatal(err)
+		}
 		if p := e.plan(false); len(p.Instances) != 1 || p.HasChanges() {
 			t.Fatalf("instance not listed, or changed:\n%s", planText(t, p))
 		}
