@@ -82,58 +82,76 @@ func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live
 }
 
 func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
-	has := func(name string, names []string) bool {
-		for _, n := range names {
-			if n == name {
-				return true
-			}
-		}
-		return false
-	}
-	var keyNames, fwNames, srvNames []string
+	labelled := map[Kind]map[string]bool{KindSSHKey: {}, KindFirewall: {}, KindServer: {}}
 	for _, k := range l.SSHKeys {
-		keyNames = append(keyNames, k.Name)
+		labelled[KindSSHKey][k.Name] = true
 	}
 	for _, f := range l.Firewalls {
-		fwNames = append(fwNames, f.Name)
+		labelled[KindFirewall][f.Name] = true
 	}
 	for _, s := range l.Servers {
-		srvNames = append(srvNames, s.Name)
+		labelled[KindServer][s.Name] = true
 	}
+	// The lookups run concurrently: on a fleet's first plan every
+	// resource is missing, and their round trips need not add up.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	lookup := func(find func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := find(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	foreign := func(labels map[string]string) bool { return labels[spec.LabelFleet] != d.Fleet }
 	for _, k := range d.SSHKeys {
-		if has(k.Name, keyNames) {
+		if labelled[KindSSHKey][k.Name] {
 			continue
 		}
-		found, err := c.FindSSHKey(ctx, k.Name)
-		if err != nil {
+		lookup(func() error {
+			found, err := c.FindSSHKey(ctx, k.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledSSHKeys[k.Name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledSSHKeys[k.Name] = *found
-		}
+		})
 	}
 	for _, f := range d.Firewalls {
-		if has(f.Name, fwNames) {
+		if labelled[KindFirewall][f.Name] {
 			continue
 		}
-		found, err := c.FindFirewall(ctx, f.Name)
-		if err != nil {
+		lookup(func() error {
+			found, err := c.FindFirewall(ctx, f.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledFirewalls[f.Name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledFirewalls[f.Name] = *found
-		}
+		})
 	}
-	if d.Manager.Name != "" && !has(d.Manager.Name, srvNames) {
-		found, err := c.FindServer(ctx, d.Manager.Name)
-		if err != nil {
+	if name := d.Manager.Name; name != "" && !labelled[KindServer][name] {
+		lookup(func() error {
+			found, err := c.FindServer(ctx, name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledServers[name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledServers[d.Manager.Name] = *found
-		}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // liveManager returns the labelled manager of the desired one (see
