@@ -155,11 +155,9 @@ type applier struct {
 	mu      sync.Mutex
 	results []Result
 	keyIDs  map[string]int64
-	// manager is the manager server after the server phase; managerNew
-	// says it was created, powered on or resized by this apply.
-	manager    *Server
-	managerNew bool
-	deferred   []deferredAction
+	// manager is the manager server after the server phase.
+	manager  *Server
+	deferred []deferredAction
 }
 
 func (a *applier) record(addr Addr, verb string) {
@@ -295,6 +293,9 @@ func (a *applier) applyChange(ctx context.Context, ch Change) error {
 		err = a.applyServer(ctx, ch)
 	default:
 		err = fmt.Errorf("no way to apply %s", ch.Addr.Kind())
+	}
+	if IsForbidden(err) {
+		return fmt.Errorf("%s: %w (apply needs a token with read & write permission)", ch.Addr, err)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", ch.Addr, err)
@@ -564,7 +565,6 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 		return nil
 	}
 	srv := &Server{ID: ch.ID, Name: m.Name, IPv4: str(ch.Before["ipv4"]), Labels: map[string]string{LabelSSHHostKey: str(ch.Before["ssh_host_key"])}}
-	replacing := ch.Action.IsReplace()
 	for i, step := range ch.Steps {
 		last := i == len(ch.Steps)-1
 		var err error
@@ -597,7 +597,7 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			if hk := srv.Labels[LabelSSHHostKey]; hk != "" {
 				labels[LabelSSHHostKey] = hk
 			}
-			err = wrapErr("update labels", c.UpdateServer(ctx, srv.ID, labels))
+			err = wrapErr("update name and labels", c.UpdateServer(ctx, srv.ID, m.Name, labels))
 		case StepChangeProtection:
 			var act CloudAction
 			if act, err = c.ChangeServerProtection(ctx, srv.ID, Protection{Delete: m.Protection, Rebuild: m.Protection}); err == nil {
@@ -612,21 +612,16 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			err = wrapErr("change protection", err)
 		case StepChangeType:
 			err = wrapErr("change type", a.changeServerType(ctx, ch.Addr, srv.ID, m.ServerType))
-			a.managerNew = true
 		case StepPoweron:
 			var act CloudAction
 			if act, err = c.ServerPower(ctx, srv.ID, PowerOn); err == nil {
 				err = a.wait(ctx, act)
 			}
 			err = wrapErr("power on", err)
-			a.managerNew = true
 		}
 		if err != nil {
 			return err
 		}
-	}
-	if replacing {
-		a.managerNew = true
 	}
 	a.mu.Lock()
 	a.manager = srv
@@ -675,13 +670,11 @@ func (a *applier) createServer(ctx context.Context, m DesiredServer) (*Server, e
 			return nil, fmt.Errorf("a server named %q exists without the label %s=%s (created since the plan): rerun plan", m.Name, spec.LabelFleet, a.opts.Desired.Fleet)
 		}
 		a.progressf("hcloud_server.%s: found the server an earlier apply created [id=%d]", m.Name, found.ID)
-		a.managerNew = true
 		return found, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	a.managerNew = true
 	if err := a.wait(ctx, acts...); err != nil {
 		return &srv, err
 	}

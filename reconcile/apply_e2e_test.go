@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 
@@ -232,7 +233,24 @@ func TestApplyConverges(t *testing.T) {
 				t.Errorf("refused apply sent %d × %s", n, route)
 			}
 		}
-		e.writeFleet(map[string]string{"image": "debian-12"})
+	})
+
+	t.Run("with --allow-destroy the manager is replaced", func(t *testing.T) {
+		res, err := e.apply(true)
+		if err != nil {
+			t.Fatalf("apply: %v\n%s", err, e.progress.String())
+		}
+		s, _, _ := e.client.Server.GetByName(ctx, "runner-manager")
+		if s == nil || s.ID == managerID || s.Image.Name != "debian-13" || !s.Protection.Delete {
+			t.Fatalf("manager after replace: %+v (results %v)", s, res)
+		}
+		if old, _, _ := e.client.Server.GetByID(ctx, managerID); old != nil {
+			t.Error("the replaced manager still exists")
+		}
+		managerID = s.ID
+		if p := e.plan(false); p.HasChanges() {
+			t.Fatalf("still changes after the replace:\n%s", planText(t, p))
+		}
 	})
 
 	t.Run("destroy removes what the fleet owns and nothing else", func(t *testing.T) {
@@ -244,6 +262,10 @@ func TestApplyConverges(t *testing.T) {
 		labels := map[string]string{spec.LabelFleet: e.fleet, spec.LabelRole: reconcile.RoleInstance}
 		if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "runner-docker-autoscaler-x1", ServerType: &hcloud.ServerType{Name: "cpx21"},
 			Image: &hcloud.Image{Name: "debian-12"}, Labels: labels}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.client.SSHKey.Create(ctx, hcloud.SSHKeyCreateOpts{Name: "fleetctl-plugin-e2e", Labels: labels,
+			PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhdhBc0I3N3WbPRnlfaDRFFCgXPfpmnxXdtVVaKAK+P"}); err != nil {
 			t.Fatal(err)
 		}
 		if p := e.plan(false); len(p.Instances) != 1 || p.HasChanges() {
@@ -343,6 +365,25 @@ func TestPlanWithLittle(t *testing.T) {
 	_, err := e.apply(false)
 	if err == nil || !strings.Contains(err.Error(), "gitlab_runner.runners[0].token") || !strings.Contains(err.Error(), "manager.ssh.private_key") {
 		t.Fatalf("apply = %v, want a refusal naming both missing secrets", err)
+	}
+	if strings.Contains(err.Error(), readOnly) {
+		t.Error("the error shows the token")
+	}
+}
+
+// TestApplyWithReadOnlyToken: Hetzner refuses every write of a read-only
+// token; apply says what it needs.
+func TestApplyWithReadOnlyToken(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	const readOnly = "read-only-token-SECRET"
+	e := newEnv(t, hcloudsim.Options{ReadOnlyToken: readOnly})
+	e.mustApply()
+	e.write("hcloud-token", readOnly)
+	e.writeFleet(map[string]string{"server_type": "cpx21"})
+	_, err := e.apply(false)
+	if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), "read & write") {
+		t.Fatalf("apply with a read-only token = %v", err)
 	}
 	if strings.Contains(err.Error(), readOnly) {
 		t.Error("the error shows the token")
@@ -468,5 +509,60 @@ func TestHostKeyMismatchRefused(t *testing.T) {
 	}
 	if string(e.managerFile("etc/gitlab-runner/config.toml")) != string(before) {
 		t.Fatal("config.toml was written to a manager whose host key does not match")
+	}
+}
+
+// TestInterruptedApplyConverges cancels a from-empty apply at several points
+// (a cancelled context stops it as abruptly as apply's code allows) and runs
+// apply again: it always converges, with no duplicate resource.
+func TestInterruptedApplyConverges(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	for _, stop := range []time.Duration{2 * time.Millisecond, 10 * time.Millisecond, 30 * time.Millisecond, 60 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond} {
+		t.Run(stop.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, hcloudsim.Options{ActionDuration: 40 * time.Millisecond})
+			s := e.session()
+			p, err := s.Plan(context.Background(), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), stop)
+			s.Apply(ctx, p, false)
+			cancel()
+			e.mustApply()
+			if p := e.plan(false); p.HasChanges() {
+				t.Fatalf("not converged:\n%s", planText(t, p))
+			}
+			bg := context.Background()
+			srvs, _ := e.client.Server.All(bg)
+			fws, _ := e.client.Firewall.All(bg)
+			keys, _ := e.client.SSHKey.All(bg)
+			if len(srvs) != 1 || len(fws) != 1 || len(keys) != 1 {
+				t.Fatalf("%d servers, %d firewalls, %d keys; want one each", len(srvs), len(fws), len(keys))
+			}
+		})
+	}
+}
+
+// TestManagerNotAnsweringSSH: a running manager that does not answer SSH
+// (still booting) is not an error: plan says its files are written once it
+// does, and apply waits for it.
+func TestManagerNotAnsweringSSH(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	e.values["port"] = "1" // nothing listens there
+	e.writeFleet(nil)
+	p := e.plan(false)
+	ch := p.Change(reconcile.AddrConfigTOML)
+	if ch == nil || ch.Action != reconcile.Update || !strings.Contains(ch.Reason, "does not accept SSH yet") {
+		t.Fatalf("plan:\n%s", planText(t, p))
+	}
+	for _, n := range p.NotCompared {
+		if n.Blocking {
+			t.Errorf("blocking note %s", n)
+		}
 	}
 }

@@ -34,7 +34,7 @@ type Cloud interface {
 	DeleteFirewall(ctx context.Context, id int64) error
 
 	CreateServer(ctx context.Context, opts ServerCreate) (Server, []CloudAction, error)
-	UpdateServer(ctx context.Context, id int64, labels map[string]string) error
+	UpdateServer(ctx context.Context, id int64, name string, labels map[string]string) error
 	ChangeServerProtection(ctx context.Context, id int64, p Protection) (CloudAction, error)
 	ServerPower(ctx context.Context, id int64, op PowerOp) (CloudAction, error)
 	ChangeServerType(ctx context.Context, id int64, serverType string) (CloudAction, error)

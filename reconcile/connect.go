@@ -17,7 +17,7 @@ type SSHConnector struct {
 	// DialTimeout bounds one TCP dial plus handshake; default sshremote's.
 	DialTimeout time.Duration
 	// RetryInterval is how often WaitReady dials a booting manager;
-	// default 2 s.
+	// default 1 s.
 	RetryInterval time.Duration
 }
 
@@ -44,7 +44,7 @@ func (c *SSHConnector) Connect(ctx context.Context, ep Endpoint, wait bool) (Fil
 	}
 	interval := c.RetryInterval
 	if interval <= 0 {
-		interval = 2 * time.Second
+		interval = time.Second
 	}
 	return sshremote.WaitReady(ctx, cfg, interval)
 }

@@ -5,7 +5,6 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"regexp"
@@ -304,5 +303,3 @@ func elfArchitecture(path string) (string, error) {
 	}
 	return "", fmt.Errorf("unsupported architecture %s", f.Machine)
 }
-
-var _ fs.FileMode

@@ -217,18 +217,8 @@ func userLabels(labels map[string]string) map[string]string {
 // (re)created, so that its files are created too.
 func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 	m := d.Manager
-	var candidates []Server
-	var lm *Server
-	for i, s := range l.Servers {
-		if s.Labels[spec.LabelRole] != RoleManager {
-			continue
-		}
-		if s.Name == m.Name && lm == nil {
-			lm = &l.Servers[i]
-			continue
-		}
-		candidates = append(candidates, s)
-	}
+	lm, others := liveManagers(d, l)
+	renaming := lm != nil && lm.Name != m.Name
 	addr := NewAddr(KindServer, m.Name)
 	after := Values{
 		"name": m.Name, "server_type": m.ServerType, "image": m.Image, "location": m.Location,
@@ -245,7 +235,7 @@ func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 			lm, adopting = &u, true
 		}
 	}
-	for _, s := range candidates {
+	for _, s := range others {
 		p.Changes = append(p.Changes, Change{Addr: NewAddr(KindServer, s.Name), ID: s.ID, Action: Delete,
 			Before: serverValues(s, m), Reason: "no longer in fleet.yaml (the manager is " + m.Name + ")",
 			Steps: deleteServerSteps(s)})
@@ -280,10 +270,11 @@ func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 		return true
 	}
 	var steps []Step
-	if adopting {
+	switch {
+	case adopting:
 		steps = append(steps, StepAdopt)
 		ch.Reason = "adopt: add the fleet's labels"
-	} else if !maps.Equal(userLabels(lm.Labels), userLabels(m.Labels)) {
+	case renaming || !maps.Equal(userLabels(lm.Labels), userLabels(m.Labels)):
 		steps = append(steps, StepUpdate)
 	}
 	if lm.Protection != (Protection{Delete: m.Protection, Rebuild: m.Protection}) {
@@ -570,4 +561,30 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
+}
+
+// liveManagers finds the labelled manager of the desired one: the server
+// with its name, else — when no unlabelled server has its name — the only
+// labelled manager, which is then renamed in place. Other labelled managers
+// are returned to be pruned.
+func liveManagers(d *Desired, l *Live) (*Server, []Server) {
+	var named *Server
+	var others []Server
+	for i, s := range l.Servers {
+		if s.Labels[spec.LabelRole] != RoleManager {
+			continue
+		}
+		if s.Name == d.Manager.Name && named == nil {
+			named = &l.Servers[i]
+			continue
+		}
+		others = append(others, s)
+	}
+	if named != nil {
+		return named, others
+	}
+	if _, taken := l.UnlabelledServers[d.Manager.Name]; !taken && len(others) == 1 {
+		return &others[0], nil
+	}
+	return nil, others
 }

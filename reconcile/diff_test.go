@@ -141,6 +141,11 @@ func TestDiff(t *testing.T) {
 				"hcloud_server.runner-manager": "delete-then-create disable_protection,delete,create,change_protection",
 				AddrBinary:                     "create write,restart_gitlab_runner", AddrConfigTOML: "create write,restart_gitlab_runner",
 			})},
+		{name: "manager renamed in place", desired: func(d *Desired) { d.Manager.Name = "manager-2" },
+			want: with(map[Addr]string{"hcloud_server.runner-manager": "", "hcloud_server.manager-2": "update update"})},
+		{name: "a second labelled manager is pruned", live: func(l *Live) {
+			l.Servers = append(l.Servers, Server{ID: 7, Name: "old-manager", Status: "running", Labels: owner(RoleManager, nil)})
+		}, want: with(map[Addr]string{"hcloud_server.old-manager": "delete delete"})},
 		{name: "protection lifted by hand", live: func(l *Live) { l.Servers[0].Protection = Protection{} },
 			want: with(map[Addr]string{"hcloud_server.runner-manager": "update change_protection"})},
 		{name: "ssh key left the spec is pruned", desired: func(d *Desired) {

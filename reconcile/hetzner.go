@@ -226,8 +226,8 @@ func (c *HetznerCloud) CreateServer(ctx context.Context, o ServerCreate) (Server
 	return serverFromHcloud(res.Server), acts, nil
 }
 
-func (c *HetznerCloud) UpdateServer(ctx context.Context, id int64, labels map[string]string) error {
-	_, _, err := c.client.Server.Update(ctx, &hcloud.Server{ID: id}, hcloud.ServerUpdateOpts{Labels: labels})
+func (c *HetznerCloud) UpdateServer(ctx context.Context, id int64, name string, labels map[string]string) error {
+	_, _, err := c.client.Server.Update(ctx, &hcloud.Server{ID: id}, hcloud.ServerUpdateOpts{Name: name, Labels: labels})
 	return err
 }
 

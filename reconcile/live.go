@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -81,68 +82,83 @@ func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live
 }
 
 func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
-	has := func(name string, names []string) bool {
-		for _, n := range names {
-			if n == name {
-				return true
-			}
-		}
-		return false
-	}
-	var keyNames, fwNames, srvNames []string
+	labelled := map[Kind]map[string]bool{KindSSHKey: {}, KindFirewall: {}, KindServer: {}}
 	for _, k := range l.SSHKeys {
-		keyNames = append(keyNames, k.Name)
+		labelled[KindSSHKey][k.Name] = true
 	}
 	for _, f := range l.Firewalls {
-		fwNames = append(fwNames, f.Name)
+		labelled[KindFirewall][f.Name] = true
 	}
 	for _, s := range l.Servers {
-		srvNames = append(srvNames, s.Name)
+		labelled[KindServer][s.Name] = true
 	}
+	// The lookups run concurrently: on a fleet's first plan every
+	// resource is missing, and their round trips need not add up.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	lookup := func(find func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := find(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	foreign := func(labels map[string]string) bool { return labels[spec.LabelFleet] != d.Fleet }
 	for _, k := range d.SSHKeys {
-		if has(k.Name, keyNames) {
+		if labelled[KindSSHKey][k.Name] {
 			continue
 		}
-		found, err := c.FindSSHKey(ctx, k.Name)
-		if err != nil {
+		lookup(func() error {
+			found, err := c.FindSSHKey(ctx, k.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledSSHKeys[k.Name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledSSHKeys[k.Name] = *found
-		}
+		})
 	}
 	for _, f := range d.Firewalls {
-		if has(f.Name, fwNames) {
+		if labelled[KindFirewall][f.Name] {
 			continue
 		}
-		found, err := c.FindFirewall(ctx, f.Name)
-		if err != nil {
+		lookup(func() error {
+			found, err := c.FindFirewall(ctx, f.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledFirewalls[f.Name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledFirewalls[f.Name] = *found
-		}
+		})
 	}
-	if d.Manager.Name != "" && !has(d.Manager.Name, srvNames) {
-		found, err := c.FindServer(ctx, d.Manager.Name)
-		if err != nil {
+	if name := d.Manager.Name; name != "" && !labelled[KindServer][name] {
+		lookup(func() error {
+			found, err := c.FindServer(ctx, name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledServers[name] = *found
+				mu.Unlock()
+			}
 			return err
-		}
-		if found != nil && found.Labels[spec.LabelFleet] != d.Fleet {
-			l.UnlabelledServers[d.Manager.Name] = *found
-		}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
-// liveManager returns the labelled manager server with the desired name.
+// liveManager returns the labelled manager of the desired one (see
+// liveManagers), or nil.
 func liveManager(d *Desired, l *Live) *Server {
-	for i, s := range l.Servers {
-		if s.Name == d.Manager.Name && s.Labels[spec.LabelRole] == RoleManager {
-			return &l.Servers[i]
-		}
-	}
-	return nil
+	m, _ := liveManagers(d, l)
+	return m
 }
 
 // ManagerEndpoint is how to reach a manager server over SSH.
@@ -189,7 +205,18 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 		return
 	}
 	files, err := opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
-	if err != nil {
+	switch {
+	case errors.Is(err, sshremote.ErrHostKeyMismatch) || errors.Is(err, sshremote.ErrAuthFailed):
+		// Never talk to a host that is not the manager, nor guess.
+		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
+		return
+	case err != nil && ctx.Err() == nil:
+		// A manager that runs but does not answer SSH yet (still booting,
+		// as after an apply that was interrupted right after creating
+		// it): apply waits for it and writes every file.
+		l.FilesPending = fmt.Sprintf("server %s does not accept SSH yet (%v)", m.Name, err)
+		return
+	case err != nil:
 		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
 		return
 	}

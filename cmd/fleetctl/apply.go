@@ -45,7 +45,7 @@ func applyRun(ctx context.Context, s streams, o applyOptions) error {
 	}
 	plan, err := sess.Plan(ctx, o.adopt)
 	if err != nil {
-		return err
+		return fieldProblem(sess.Fleet, err)
 	}
 	if o.planFile != "" {
 		saved, err := reconcile.ReadPlanFile(o.planFile)

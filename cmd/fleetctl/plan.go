@@ -96,7 +96,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	}
 	plan, err := sess.Plan(ctx, o.adopt)
 	if err != nil {
-		return err
+		return fieldProblem(sess.Fleet, err)
 	}
 	if o.output == "json" {
 		err = planview.JSON(s.Out, plan)

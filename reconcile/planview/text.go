@@ -169,6 +169,12 @@ func writeChange(p *printer, ch reconcile.Change) {
 	keys := unionKeys(ch.Before, ch.After)
 	width := 0
 	for _, k := range keys {
+		before, inBefore := ch.Before[k]
+		after, inAfter := ch.After[k]
+		if inBefore && inAfter && reflect.DeepEqual(before, after) && !contains(ch.SensitiveChanges, k) &&
+			ch.Action != reconcile.Create && ch.Action != reconcile.Delete {
+			continue // hidden: does not count for alignment
+		}
 		width = max(width, len(k))
 	}
 	hidden := 0
