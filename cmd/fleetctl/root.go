@@ -51,6 +51,7 @@ func newRootCmd(s streams) *cobra.Command {
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
 	root.AddCommand(newVersionCmd(s))
+	root.AddCommand(newPluginCmd(s))
 	return root
 }
 
