@@ -168,9 +168,7 @@ func typeNames(ts []*hcloud.ServerType) string {
 // resolve looks location, server types, image and networks up once.
 func (g *InstanceGroup) resolve(ctx context.Context) error {
 	c := g.cfg
-	field := func(f string) string {
-		return fmt.Sprintf("%s: gitlab_runner.runners[%s].autoscaler.instances.%s", c.source, c.runner, f)
-	}
+	field := c.where
 	loc, _, err := g.client.Location.Get(ctx, c.location)
 	if err != nil {
 		return fmt.Errorf("%s: look up location %q: %w", field("location"), c.location, err)
@@ -184,16 +182,16 @@ func (g *InstanceGroup) resolve(ctx context.Context) error {
 	for i, name := range c.serverTypes {
 		st, _, err := g.client.ServerType.Get(ctx, name)
 		if err != nil {
-			return fmt.Errorf("%s[%d]: look up server type %q: %w", field("server_type"), i, name, err)
+			return fmt.Errorf("%s: look up server type %q: %w", field(fmt.Sprintf("server_type[%d]", i)), name, err)
 		}
 		if st == nil {
-			return fmt.Errorf("%s[%d]: unknown server type %q%s", field("server_type"), i, name, g.available(ctx, "server_type"))
+			return fmt.Errorf("%s: unknown server type %q%s", field(fmt.Sprintf("server_type[%d]", i)), name, g.available(ctx, "server_type"))
 		}
 		if i == 0 {
 			arch = st.Architecture
 		} else if st.Architecture != arch {
-			return fmt.Errorf("%s[%d]: server type %s is %s but %s is %s: fallback types must share one architecture, since the image and the jobs' binaries depend on it",
-				field("server_type"), i, st.Name, st.Architecture, g.serverTypes[0].Name, arch)
+			return fmt.Errorf("%s: server type %s is %s but %s is %s: fallback types must share one architecture, since the image and the jobs' binaries depend on it",
+				field(fmt.Sprintf("server_type[%d]", i)), st.Name, st.Architecture, g.serverTypes[0].Name, arch)
 		}
 		if len(st.Locations) > 0 && !servesLocation(st, loc) {
 			g.log.Warn("server type not offered in location; creates with it will fail over to the next type", "server_type", st.Name, "location", loc.Name)
@@ -213,10 +211,10 @@ func (g *InstanceGroup) resolve(ctx context.Context) error {
 	for i, n := range c.privateNetworks {
 		nw, _, err := g.client.Network.Get(ctx, n)
 		if err != nil {
-			return fmt.Errorf("%s[%d]: look up network %q: %w", field("private_networks"), i, n, err)
+			return fmt.Errorf("%s: look up network %q: %w", field(fmt.Sprintf("private_networks[%d]", i)), n, err)
 		}
 		if nw == nil {
-			return fmt.Errorf("%s[%d]: unknown network %q", field("private_networks"), i, n)
+			return fmt.Errorf("%s: unknown network %q", field(fmt.Sprintf("private_networks[%d]", i)), n)
 		}
 		g.networks = append(g.networks, nw)
 	}

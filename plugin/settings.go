@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -60,8 +60,11 @@ func decodeSettings(raw []byte) (Settings, error) {
 type groupConfig struct {
 	fleet  string
 	runner string
-	// source is the fleet.yaml the settings came from, for messages.
+	// source is the fleet.yaml the settings came from, field the path of
+	// the instances section and pos where a field was written, for messages.
 	source string
+	field  string
+	pos    func(path string) spec.Pos
 
 	name            string
 	location        string
@@ -78,6 +81,14 @@ type groupConfig struct {
 	keyFile string
 	// token and endpoint as configured in fleet.yaml (hcloud section).
 	hcloud spec.HCloud
+}
+
+// where names a field of the instances section for a message:
+// "fleet.yaml:12:7: gitlab_runner.runners[0].autoscaler.instances.image".
+func (c *groupConfig) where(sub string) string {
+	path := c.field + "." + sub
+	p := spec.Problem{File: c.source, Pos: c.pos(path), Path: path}
+	return strings.TrimSuffix(p.Error(), ": ")
 }
 
 // selector is the label selector matching exactly this runner's instances
@@ -102,30 +113,41 @@ var labelValue = regexp.MustCompile(`^([a-zA-Z0-9]([-a-zA-Z0-9_.]{0,61}[a-zA-Z0-
 // "<prefix>-<8 hex>" is a valid server name (RFC 1123 label, ≤ 63).
 var hostnameLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,52}[a-z0-9])?$`)
 
-// newGroupConfig checks the runner's instances section and derives the
-// group's settings. All problems are reported at once.
+// newGroupConfig derives the group's settings from the runner's instances
+// section. spec.Load has validated the file; what is checked here is what
+// only the plugin relies on (and a Fleet built in code). All problems are
+// reported at once, with the file position of the field.
 func newGroupConfig(fleet *spec.Fleet, runner *spec.Runner, keyFile string) (*groupConfig, error) {
-	src := fleet.Source
-	if src == "" {
-		src = "fleet.yaml"
+	index := 0
+	for i := range fleet.GitLabRunner.Runners {
+		if &fleet.GitLabRunner.Runners[i] == runner || fleet.GitLabRunner.Runners[i].Name == runner.Name {
+			index = i
+			break
+		}
 	}
-	field := fmt.Sprintf("gitlab_runner.runners[%s]", runner.Name)
-	var errs []error
+	base := fmt.Sprintf("gitlab_runner.runners[%d]", index)
+	var problems spec.Problems
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s.%s: %s", src, field, path, fmt.Sprintf(format, args...)))
+		full := base + "." + path
+		if path == "" {
+			full = base
+		}
+		problems = append(problems, spec.Problem{File: fleet.Source, Pos: fleet.Pos(full), Path: full, Message: fmt.Sprintf(format, args...)})
 	}
 	if runner.Autoscaler == nil {
-		bad("autoscaler", "the runner has no autoscaler section, so no plugin drives it")
-		return nil, errors.Join(errs...)
+		bad("autoscaler", "runner %q has no autoscaler section, so no plugin drives it", runner.Name)
+		return nil, problems
 	}
-	if p := runner.Autoscaler.Plugin; p != "" && p != spec.PluginFleetctl {
-		bad("autoscaler.plugin", "is %q: this runner's instances are created by that plugin, not by fleetctl", p)
+	if !runner.Autoscaler.UsesFleetctlPlugin() {
+		bad("autoscaler.plugin", "is %q: this runner's instances are created by that plugin, not by fleetctl", runner.Autoscaler.Plugin)
 	}
 	in := runner.Autoscaler.Instances
 	c := &groupConfig{
 		fleet:           fleet.Name,
 		runner:          runner.Name,
-		source:          src,
+		source:          fleet.Source,
+		field:           base + ".autoscaler.instances",
+		pos:             fleet.Pos,
 		name:            in.Name,
 		location:        in.Location,
 		serverTypes:     append([]string(nil), in.ServerType...),
@@ -143,10 +165,11 @@ func newGroupConfig(fleet *spec.Fleet, runner *spec.Runner, keyFile string) (*gr
 			bad("autoscaler.connector_config.protocol", "is %q: Hetzner instances are reached over ssh", cc.Protocol)
 		}
 	}
-	if !labelValue.MatchString(fleet.Name) || fleet.Name == "" {
-		errs = append(errs, fmt.Errorf("%s: name: %q is not a valid Hetzner label value (up to 63 of a-z, A-Z, 0-9, -, _, ., alphanumeric at both ends)", src, fleet.Name))
+	if fleet.Name == "" || !labelValue.MatchString(fleet.Name) {
+		problems = append(problems, spec.Problem{File: fleet.Source, Pos: fleet.Pos("name"), Path: "name",
+			Message: fmt.Sprintf("%q is not a valid Hetzner label value (up to 63 of a-z, A-Z, 0-9, -, _, ., alphanumeric at both ends)", fleet.Name)})
 	}
-	if !labelValue.MatchString(runner.Name) || runner.Name == "" {
+	if runner.Name == "" || !labelValue.MatchString(runner.Name) {
 		bad("name", "%q is not a valid Hetzner label value (up to 63 of a-z, A-Z, 0-9, -, _, ., alphanumeric at both ends); instances carry it as label %s", runner.Name, spec.LabelRunner)
 	}
 	pre := "autoscaler.instances."
@@ -176,28 +199,29 @@ func newGroupConfig(fleet *spec.Fleet, runner *spec.Runner, keyFile string) (*gr
 	if in.PublicIPv4Disabled && in.PublicIPv6Disabled && len(in.PrivateNetworks) == 0 {
 		bad(pre+"public_ipv4_disabled", "with public IPv6 disabled too and no private_networks the instances are unreachable")
 	}
-	labels := make(map[string]string, len(in.Labels)+3)
-	for k, v := range in.Labels {
+	keys := make([]string, 0, len(in.Labels))
+	for k := range in.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		lp := fmt.Sprintf("%slabels[%q]", pre, k)
 		if k == spec.LabelFleet || k == spec.LabelRole || k == spec.LabelRunner {
-			bad(pre+"labels."+k, "is an ownership label fleetctl sets itself")
+			bad(lp, "%s is an ownership label fleetctl sets itself", k)
 			continue
 		}
-		if !labelValue.MatchString(v) {
-			bad(pre+"labels."+k, "%q is not a valid Hetzner label value", v)
+		if !labelValue.MatchString(in.Labels[k]) {
+			bad(lp, "%q is not a valid Hetzner label value", in.Labels[k])
 		}
 	}
-	maps.Copy(labels, in.Labels)
-	labels[spec.LabelFleet] = fleet.Name
-	labels[spec.LabelRole] = roleInstance
-	labels[spec.LabelRunner] = runner.Name
-	c.labels = labels
+	c.labels = fleet.InstanceLabels(runner)
 
 	c.keyFile = keyFile
 	if c.keyFile == "" {
 		c.keyFile = filepath.Join(DefaultKeyDir, safeFileName(fleet.Name+"-"+runner.Name)+".key")
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	return c, nil
 }
@@ -223,7 +247,7 @@ func credentials(s Settings, h spec.HCloud, getenv func(string) string) (token, 
 		return s.Token, endpoint, nil
 	}
 	if ref := h.Token; ref != nil && *ref != (spec.Secret{Env: "HCLOUD_TOKEN"}) {
-		v, err := resolveSecret(*ref, getenv)
+		v, err := ref.Resolve()
 		if err != nil {
 			return "", "", fmt.Errorf("hcloud.token: %w", err)
 		}
@@ -243,38 +267,6 @@ func credentials(s Settings, h spec.HCloud, getenv func(string) string) (token, 
 		return "", "", fmt.Errorf("HCLOUD_TOKEN_FILE: %s is empty", p)
 	}
 	return "", "", errors.New("no Hetzner Cloud API token: set HCLOUD_TOKEN or HCLOUD_TOKEN_FILE in gitlab-runner's environment, hcloud.token in the fleet.yaml, or token in plugin_config")
-}
-
-// resolveSecret reads a {env: NAME} or {file: PATH} reference. The value
-// itself never appears in an error.
-func resolveSecret(ref spec.Secret, getenv func(string) string) (string, error) {
-	switch {
-	case ref.Env != "":
-		v := getenv(ref.Env)
-		if v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", ref.Env)
-		}
-		return v, nil
-	case ref.File != "":
-		p := ref.File
-		if rest, ok := strings.CutPrefix(p, "~/"); ok {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("file %s: %w", p, err)
-			}
-			p = filepath.Join(home, rest)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("file %s: %w", ref.File, err)
-		}
-		v := strings.TrimSuffix(string(b), "\n")
-		if v == "" {
-			return "", fmt.Errorf("file %s is empty", ref.File)
-		}
-		return v, nil
-	}
-	return "", errors.New("neither env nor file is set")
 }
 
 func firstNonEmpty(vs ...string) string {

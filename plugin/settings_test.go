@@ -189,7 +189,7 @@ func TestNewGroupConfigProblems(t *testing.T) {
 		{
 			name:   "no autoscaler",
 			mutate: func(r *spec.Runner) { r.Autoscaler = nil },
-			want:   []string{"fleet.yaml: gitlab_runner.runners[docker].autoscaler: the runner has no autoscaler section"},
+			want:   []string{`fleet.yaml: gitlab_runner.runners[0].autoscaler: runner "docker" has no autoscaler section`},
 		},
 		{
 			name: "everything missing at once",
@@ -212,7 +212,7 @@ func TestNewGroupConfigProblems(t *testing.T) {
 		{
 			name:   "ownership label",
 			mutate: func(r *spec.Runner) { r.Autoscaler.Instances.Labels = map[string]string{spec.LabelFleet: "other"} },
-			want:   []string{"labels.fleetctl.io/fleet: is an ownership label"},
+			want:   []string{`autoscaler.instances.labels["fleetctl.io/fleet"]: fleetctl.io/fleet is an ownership label`},
 		},
 		{
 			name:   "bad name",
@@ -222,7 +222,7 @@ func TestNewGroupConfigProblems(t *testing.T) {
 		{
 			name:   "runner name is no label value",
 			mutate: func(r *spec.Runner) { r.Name = "docker runner" },
-			want:   []string{`gitlab_runner.runners[docker runner].name: "docker runner" is not a valid Hetzner label value`},
+			want:   []string{`gitlab_runner.runners[0].name: "docker runner" is not a valid Hetzner label value`},
 		},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -43,4 +44,36 @@ func (p Problem) Error() string {
 	}
 	b.WriteString(p.Message)
 	return b.String()
+}
+
+// Problems is every error found in a fleet.yaml, sorted by position. It is
+// the error Parse and Validate return, so a caller can both print it whole
+// and inspect each problem.
+type Problems []Problem
+
+// Error prints one problem per line, in file order.
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortProblems orders problems by file position, then path and message, so
+// output is deterministic.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line < b.Pos.Line
+		}
+		if a.Pos.Col != b.Pos.Col {
+			return a.Pos.Col < b.Pos.Col
+		}
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Message < b.Message
+	})
 }

@@ -227,9 +227,11 @@ type CacheS3 struct {
 type Autoscaler struct {
 	// Plugin is "fleetctl" (default) or an upstream plugin reference such
 	// as "hetznercloud/fleeting-plugin-hetzner:latest".
-	Plugin                      string           `json:"plugin,omitempty"`
-	CapacityPerInstance         int              `json:"capacity_per_instance"`
-	MaxUseCount                 int              `json:"max_use_count,omitempty"`
+	Plugin              string `json:"plugin,omitempty"`
+	CapacityPerInstance int    `json:"capacity_per_instance"`
+	// MaxUseCount is nil when left out, so that a written 0 (unlimited,
+	// as in the tutorial) is rendered as written.
+	MaxUseCount                 *int             `json:"max_use_count,omitempty"`
 	MaxInstances                int              `json:"max_instances"`
 	InstanceReadyCommand        string           `json:"instance_ready_command,omitempty"`
 	InstanceAcquireTimeout      Duration         `json:"instance_acquire_timeout,omitempty"`

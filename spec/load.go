@@ -1,0 +1,207 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	yaml "sigs.k8s.io/yaml/goyaml.v3"
+)
+
+// MaxFileSize bounds what Load and Parse read. A real fleet.yaml is a few
+// kilobytes; anything near this limit is a mistake or an attack, and refusing
+// it up front keeps memory bounded.
+const MaxFileSize = 1 << 20
+
+// Load reads and parses the fleet.yaml at path. See Parse.
+func Load(path string) (*Fleet, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer file.Close()
+	if info, err := file.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > MaxFileSize {
+		return nil, Problems{tooLarge(path, info.Size())}
+	}
+	// Read one byte past the limit so that a growing or special file is
+	// refused without reading all of it.
+	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, Problems{tooLarge(path, int64(len(data)))}
+	}
+	return Parse(path, data)
+}
+
+func tooLarge(name string, size int64) Problem {
+	more := ""
+	if size > MaxFileSize {
+		more = fmt.Sprintf("%d bytes; ", size)
+	}
+	if size == MaxFileSize+1 {
+		more = "more than 1 MiB; "
+	}
+	return Problem{File: name, Message: fmt.Sprintf(
+		"file is %sfleet.yaml is limited to %d bytes (1 MiB): is this the right file?", more, MaxFileSize)}
+}
+
+// Parse decodes a fleet.yaml strictly, applies defaults and validates it.
+// name is used in messages (usually the path). When anything is wrong the
+// error is Problems, holding every error found, each with its position and
+// field path; warnings are left to Lint.
+func Parse(name string, data []byte) (*Fleet, error) {
+	if len(data) > MaxFileSize {
+		return nil, Problems{tooLarge(name, int64(len(data)))}
+	}
+	if p, bad := checkText(name, data); bad {
+		return nil, Problems{p}
+	}
+	root, p := parseDocument(name, data)
+	if p != nil {
+		return nil, Problems{*p}
+	}
+	f := &Fleet{Source: name}
+	d := &decoder{file: name, positions: map[string]Pos{"": nodePos(root)}}
+	d.decode(root, "", reflectValueOf(f))
+	f.positions = d.positions
+	f.applyDefaults()
+	problems := d.problems
+	if !d.full() {
+		for _, vp := range f.validate() {
+			if len(problems) >= maxProblems {
+				break
+			}
+			if !d.coveredByDecodeProblem(vp.Path) {
+				problems = append(problems, vp)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return nil, Problems(problems)
+	}
+	return f, nil
+}
+
+// checkText refuses data that is not UTF-8 text before the YAML parser sees
+// it, with the position of the first offending byte.
+func checkText(name string, data []byte) (Problem, bool) {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return Problem{File: name, Pos: Pos{line, col}, Message: fmt.Sprintf(
+				"byte 0x%02x is not valid UTF-8: fleet.yaml must be UTF-8 text (is this a binary file?)", data[i])}, true
+		case r == 0:
+			return Problem{File: name, Pos: Pos{line, col}, Message: "NUL byte: fleet.yaml must be text (is this a binary file?)"}, true
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		i += size
+	}
+	return Problem{}, false
+}
+
+var yamlErrorLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseDocument parses exactly one YAML document whose root is a mapping.
+func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file is empty: a fleet.yaml starts with version: 1"}
+		}
+		return nil, syntaxProblem(name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file holds no document: a fleet.yaml starts with version: 1"}
+	}
+	root := doc.Content[0]
+	var second yaml.Node
+	switch err := dec.Decode(&second); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, syntaxProblem(name, err)
+	default:
+		pos := nodePos(&second)
+		if len(second.Content) > 0 {
+			pos = nodePos(second.Content[0])
+		}
+		return nil, &Problem{File: name, Pos: pos, Message: "a second YAML document: a fleet.yaml holds exactly one; remove the extra --- and what follows, or split it into another file"}
+	}
+	if n, path := findAlias(root, "", 0); n != nil {
+		return nil, &Problem{File: name, Pos: nodePos(n), Path: path, Message: aliasMessage}
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Problem{File: name, Pos: nodePos(root), Message: fmt.Sprintf(
+			"the document is %s; a fleet.yaml is a mapping of fields (version: 1, name: ..., manager: ..., gitlab_runner: ...)", describe(root, false))}
+	}
+	return root, nil
+}
+
+// findAlias returns the first anchor, alias or merge key in the tree. They
+// are refused before anything else looks at the tree, so an alias bomb
+// costs no more than its own bytes.
+func findAlias(n *yaml.Node, path string, depth int) (*yaml.Node, string) {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!merge") {
+		return n, path
+	}
+	if depth > 100 {
+		return nil, "" // the decoder refuses such nesting as wrong types
+	}
+	for i, c := range n.Content {
+		p := path
+		switch {
+		case n.Kind == yaml.SequenceNode:
+			p = fmt.Sprintf("%s[%d]", path, i)
+		case n.Kind == yaml.MappingNode && i%2 == 1 && n.Content[i-1].Kind == yaml.ScalarNode:
+			p = keyPath(path, n.Content[i-1].Value)
+		}
+		if found, at := findAlias(c, p, depth+1); found != nil {
+			return found, at
+		}
+	}
+	return nil, ""
+}
+
+// syntaxHints add a likely fix to the YAML parser's terse messages.
+var syntaxHints = []struct{ contains, hint string }{
+	{"mapping values are not allowed", "check the indentation of this line against the one above, or quote a value that contains \": \""},
+	{"did not find expected key", "check the indentation of this line against the one above"},
+	{"tab character", "indent with spaces, not tabs"},
+	{"unexpected end of stream", "is a quote or bracket left open?"},
+	{"did not find expected ',' or ']'", "is a [ list ] left open?"},
+	{"did not find expected ',' or '}'", "is a { mapping } left open?"},
+	{"found character that cannot start any token", "quote values that begin with @ or `, and indent with spaces"},
+}
+
+func syntaxProblem(name string, err error) *Problem {
+	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
+	if m := yamlErrorLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	for _, h := range syntaxHints {
+		if strings.Contains(msg, h.contains) {
+			msg += ": " + h.hint
+			break
+		}
+	}
+	return &Problem{File: name, Pos: Pos{line, 1}, Message: "YAML syntax error: " + msg}
+}
+
+func nodePos(n *yaml.Node) Pos {
+	return Pos{Line: n.Line, Col: n.Column}
+}
