@@ -55,9 +55,6 @@ type InstanceGroup struct {
 	// seenRunning records the instances seen running, so that a later "off"
 	// is read as broken rather than as still booting.
 	seenRunning map[int64]bool
-	// snapshot is the last listing, for Heartbeat.
-	snapshot     map[int64]*hcloud.Server
-	snapshotTime time.Time
 	// creating names volumes (and servers) being created right now, which a
 	// sweep for dangling volumes must leave alone.
 	creating map[string]bool
@@ -94,8 +91,6 @@ const (
 	// up to the cap while the limit persists.
 	firstLimitBackoff = 15 * time.Second
 	maxLimitBackoff   = 5 * time.Minute
-	// snapshotFresh is how old a listing Heartbeat trusts.
-	snapshotFresh = 10 * time.Second
 	// cleanupTimeout bounds removing what a failed create left behind.
 	cleanupTimeout = 2 * time.Minute
 )
@@ -410,23 +405,17 @@ func internalAddr(s *hcloud.Server) string {
 	return externalAddr(s)
 }
 
-// Heartbeat reports an instance that is gone, off or being deleted as
-// unhealthy, so that the taskscaler replaces it. It answers from the last
-// listing when that is fresh, and asks the API otherwise.
+// Heartbeat reports an instance that is gone, off, stopping or being
+// deleted as unhealthy, so that the taskscaler replaces it. It asks the API:
+// a listing even seconds old would call a powered-off instance healthy.
 func (g *InstanceGroup) Heartbeat(ctx context.Context, id string) error {
 	sid, err := parseInstanceID(id)
 	if err != nil {
 		return err
 	}
-	g.mu.Lock()
-	s, ok := g.snapshot[sid]
-	fresh := time.Since(g.snapshotTime) < snapshotFresh
-	g.mu.Unlock()
-	if !ok || !fresh {
-		s, _, err = g.client.Server.GetByID(ctx, sid)
-		if err != nil {
-			return fmt.Errorf("instance %s: %w", id, err)
-		}
+	s, _, err := g.client.Server.GetByID(ctx, sid)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", id, err)
 	}
 	if s == nil {
 		return fmt.Errorf("instance %s: server no longer exists: %w", id, provider.ErrInstanceUnhealthy)

@@ -31,10 +31,10 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 	var broken []*hcloud.Server
 
 	g.mu.Lock()
-	snapshot := make(map[int64]*hcloud.Server, len(servers))
+	listed := make(map[int64]bool, len(servers))
 	present := make(map[string]bool, len(servers))
 	for _, s := range servers {
-		snapshot[s.ID] = s
+		listed[s.ID] = true
 		id := instanceID(s)
 		present[id] = true
 		state, isBroken := g.stateOf(s, now)
@@ -52,16 +52,15 @@ func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state pro
 		}
 	}
 	for sid := range g.seenRunning {
-		if snapshot[sid] == nil {
+		if !listed[sid] {
 			delete(g.seenRunning, sid)
 		}
 	}
 	for sid := range g.deleting {
-		if snapshot[sid] == nil {
+		if !listed[sid] {
 			delete(g.deleting, sid)
 		}
 	}
-	g.snapshot, g.snapshotTime = snapshot, now
 	g.mu.Unlock()
 
 	sort.Strings(vanished)
@@ -121,8 +120,21 @@ func (g *InstanceGroup) removeBroken(servers []*hcloud.Server) {
 	g.background.Add(1)
 	go func() {
 		defer g.background.Done()
-		if _, err := g.Decrease(g.backgroundCtx, ids); err != nil {
+		deleted, err := g.Decrease(g.backgroundCtx, ids)
+		if err != nil {
 			g.log.Error("deleting powered-off instances", "err", err)
+		}
+		// What could not be deleted is tried again at the next Update.
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		done := map[string]bool{}
+		for _, id := range deleted {
+			done[id] = true
+		}
+		for i, id := range ids {
+			if !done[id] {
+				delete(g.deleting, servers[i].ID)
+			}
 		}
 	}()
 }
