@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 )
@@ -42,7 +43,7 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 				return
 			}
 			defer func() { <-sem }()
-			res, _, err := g.client.Server.DeleteWithResult(ctx, &hcloud.Server{ID: sid})
+			res, err := g.deleteServer(ctx, sid)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -87,6 +88,24 @@ func (g *InstanceGroup) Decrease(ctx context.Context, ids []string) ([]string, e
 		}()
 	}
 	return succeeded, errors.Join(errs...)
+}
+
+// deleteServer deletes a server, waiting out a lock held by another action
+// on it (a create still running, say) a few times before giving up.
+func (g *InstanceGroup) deleteServer(ctx context.Context, id int64) (*hcloud.ServerDeleteResult, error) {
+	wait := 500 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		res, _, err := g.client.Server.DeleteWithResult(ctx, &hcloud.Server{ID: id})
+		if err == nil || attempt == 3 || !hcloud.IsError(err, hcloud.ErrorCodeLocked) {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // sweepVolumes deletes this runner's volumes that are attached to no server

@@ -194,6 +194,12 @@ func (g *InstanceGroup) createServer(ctx context.Context, name string, volume *h
 			return nil
 		}
 		switch {
+		case hcloud.IsError(err, hcloud.ErrorCodeUniquenessError):
+			// hcloud-go retries a create after a gateway error; the first
+			// attempt may have made the server. Ours if it has our labels.
+			if s, _, gerr := g.client.Server.GetByName(context.WithoutCancel(ctx), name); gerr == nil && s != nil && g.cfg.ownedBy(s.Labels) {
+				return nil
+			}
 		case hcloud.IsError(err, hcloud.ErrorCodeResourceUnavailable, hcloud.ErrorCodePlacementError):
 			g.markUnavailable(st.Name)
 			g.log.Warn("server type unavailable, trying the next", "server_type", st.Name, "err", err)
