@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 )
 
 func TestResetWait(t *testing.T) {
@@ -72,31 +74,40 @@ func TestRateLimitHonoursReset(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	client := newClient("test-token", srv.URL, nil, nil)
+	tr := &rateLimitTransport{next: http.DefaultTransport, maxWait: maxRateLimitWait, maxRetries: maxRateLimitRetries}
+	client := hcloud.NewClient(hcloud.WithToken("test-token"), hcloud.WithEndpoint(srv.URL),
+		hcloud.WithHTTPClient(&http.Client{Transport: tr}), hcloud.WithRetryOpts(hcloud.RetryOpts{MaxRetries: 0}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
+	get := func() error {
+		loc, _, err := client.Location.GetByID(ctx, 3)
+		if err == nil && (loc == nil || loc.Name != "hel1") {
+			err = fmt.Errorf("location = %+v", loc)
+		}
+		return err
+	}
 	start := time.Now()
-	var wg sync.WaitGroup
 	errs := make(chan error, 5)
-	for i := range 5 {
+	go func() { errs <- get() }()
+	// Once the client has seen the 429, every other request waits too.
+	for paused := false; !paused; {
+		time.Sleep(time.Millisecond)
+		tr.mu.Lock()
+		paused = !tr.pausedUntil.IsZero()
+		tr.mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if i > 0 {
-				time.Sleep(100 * time.Millisecond) // after the first was refused
-			}
-			loc, _, err := client.Location.GetByID(ctx, 3)
-			if err == nil && (loc == nil || loc.Name != "hel1") {
-				err = fmt.Errorf("location = %+v", loc)
-			}
-			errs <- err
+			errs <- get()
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
+	for range 5 {
+		if err := <-errs; err != nil {
 			t.Fatalf("request failed although the rate limit was reset: %v", err)
 		}
 	}
