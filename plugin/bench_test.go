@@ -11,10 +11,10 @@ import (
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
 )
 
-// updateEvery is how often the benchmark runs Update while it waits, as
-// fleeting does while it expects changes (its default is 2 s; gitlab-runner's
-// update_interval_when_expecting).
-const updateEvery = 500 * time.Millisecond
+// updateEvery is how often the benchmark runs Update while it waits: the
+// resolution of the "running" and "gone" times. fleeting itself polls every
+// 2 s while it expects changes (update_interval_when_expecting).
+const updateEvery = 250 * time.Millisecond
 
 // BenchmarkScale50 creates 50 instances against the simulator with 200 ms
 // API latency and 5 s actions, waits until they run, deletes them and waits
