@@ -777,3 +777,60 @@ func TestLostCreateAnswer(t *testing.T) {
 		t.Errorf("%d servers, want 1", got)
 	}
 }
+
+// TestSecretsStayOut: the API token and the instances' private key appear
+// in no log line and no error, on success and on failure.
+func TestSecretsStayOut(t *testing.T) {
+	t.Parallel()
+	const token = "hcloud-secret-token-5f3a9c"
+	e := newSimEnv(t, hcloudsim.Options{Token: token}, nil)
+	specPath := e.writeFleet(t, basicInstances)
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Trace})
+	ctx := context.Background()
+
+	g := e.group(t, specPath)
+	g.Token = token
+	if _, err := g.Init(ctx, log, provider.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	var errs []error
+	n, err := g.Increase(ctx, 2)
+	errs = append(errs, err)
+	states := waitStates(t, g, n, provider.StateRunning)
+	for id := range states {
+		_, err := g.ConnectInfo(ctx, id)
+		errs = append(errs, err)
+	}
+	_, err = g.Decrease(ctx, []string{"ci-docker-00000000:999999"})
+	errs = append(errs, err)
+	errs = append(errs, g.Shutdown(ctx))
+
+	wrong := e.group(t, specPath)
+	wrong.Token = token + "-wrong"
+	_, err = wrong.Init(ctx, log, provider.Settings{})
+	if err == nil {
+		t.Fatal("Init with a wrong token succeeded")
+	}
+	errs = append(errs, err)
+
+	key, err := os.ReadFile(g.cfg.keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBody := strings.Split(strings.TrimSpace(string(key)), "\n")[1]
+	text := logs.String()
+	for _, err := range errs {
+		if err != nil {
+			text += "\n" + err.Error()
+		}
+	}
+	for name, secret := range map[string]string{"token": token, "private key": keyBody} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the %s appears in logs or errors:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(text, "unauthorized") {
+		t.Errorf("the wrong token's error does not say unauthorized:\n%s", text)
+	}
+}
