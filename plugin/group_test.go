@@ -720,6 +720,9 @@ func TestInitErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Init = %v\nwant it to mention %q", err, tt.want)
 			}
+			if !strings.HasPrefix(err.Error(), filepath.Join(e.dir, "fleet.yaml")+":") {
+				t.Errorf("Init error does not start with the fleet.yaml's position: %v", err)
+			}
 		})
 	}
 }
