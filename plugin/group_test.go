@@ -837,3 +837,60 @@ func TestSecretsStayOut(t *testing.T) {
 		t.Errorf("the wrong token's error does not say unauthorized:\n%s", text)
 	}
 }
+
+func TestConnectorSettings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("static credentials", func(t *testing.T) {
+		t.Parallel()
+		e := newSimEnv(t, hcloudsim.Options{}, nil)
+		g := e.group(t, e.writeFleet(t, basicInstances))
+		static, _, err := loadOrCreateKey(filepath.Join(t.TempDir(), "static.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Init(ctx, testLogger(t), provider.Settings{ConnectorConfig: provider.ConnectorConfig{
+			UseStaticCredentials: true, Key: static, Username: "ci", ProtocolPort: 2222,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { g.Shutdown(ctx) })
+		if _, err := os.Stat(g.cfg.keyFile); err == nil {
+			t.Error("a key file was generated although static credentials are used")
+		}
+		keys, _ := e.client.SSHKey.All(ctx)
+		if len(keys) != 1 || keys[0].Fingerprint != ssh.FingerprintLegacyMD5(mustSigner(t, static).PublicKey()) {
+			t.Errorf("uploaded keys %+v, want the static key's public half", keys)
+		}
+		if n, err := g.Increase(ctx, 1); err != nil || n != 1 {
+			t.Fatalf("Increase = %d, %v", n, err)
+		}
+		states := waitStates(t, g, 1, provider.StateRunning)
+		info, err := g.ConnectInfo(ctx, firstKey(states))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(info.Key) != string(static) || info.Username != "ci" || info.ProtocolPort != 2222 || !info.UseStaticCredentials {
+			t.Errorf("ConnectInfo = user %q port %d static %v, same key %v", info.Username, info.ProtocolPort, info.UseStaticCredentials, string(info.Key) == string(static))
+		}
+	})
+	for _, tt := range []struct {
+		name     string
+		settings provider.ConnectorConfig
+		want     string
+	}{
+		{name: "static without key", settings: provider.ConnectorConfig{UseStaticCredentials: true}, want: "use_static_credentials needs key_path"},
+		{name: "arch mismatch", settings: provider.ConnectorConfig{Arch: "arm64"}, want: `connector_config: arch is "arm64" but server type cpx21 is amd64`},
+		{name: "winrm", settings: provider.ConnectorConfig{Protocol: provider.ProtocolWinRM}, want: `protocol "winrm" is not supported`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newSimEnv(t, hcloudsim.Options{}, nil)
+			g := e.group(t, e.writeFleet(t, basicInstances))
+			_, err := g.Init(ctx, testLogger(t), provider.Settings{ConnectorConfig: tt.settings})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Init = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
