@@ -76,7 +76,6 @@ type groupConfig struct {
 	enableIPv4      bool
 	enableIPv6      bool
 	volumeSize      int
-	useExternalAddr bool
 
 	keyFile string
 	// token and endpoint as configured in fleet.yaml (hcloud section).
@@ -160,7 +159,6 @@ func newGroupConfig(fleet *spec.Fleet, runner *spec.Runner, keyFile string) (*gr
 		hcloud:          fleet.HCloud,
 	}
 	if cc := runner.Autoscaler.ConnectorConfig; cc != nil {
-		c.useExternalAddr = cc.UseExternalAddr
 		if cc.Protocol != "" && cc.Protocol != "ssh" {
 			bad("autoscaler.connector_config.protocol", "is %q: Hetzner instances are reached over ssh", cc.Protocol)
 		}
