@@ -65,7 +65,7 @@ func binary(t *testing.T, name string) string {
 		}
 		bd.path = filepath.Join(binDir, name)
 		// The simulator's SSH hosts are built in with the sshhost tag.
-		cmd := exec.Command("go", "build", "-tags", "sshhost", "-o", bd.path, "./cmd/"+name)
+		cmd := exec.Command("go", "build", "-o", bd.path, "./cmd/"+name)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			bd.err = fmt.Errorf("go build ./cmd/%s: %v\n%s", name, err, out)
