@@ -66,9 +66,7 @@ fleetctl() {
 }
 
 heading "Build fleetctl, hcloudsim and the demo's helper"
-"$GO" build -o "$BIN/" ./cmd/fleetctl
-# The simulator's SSH hosts are compiled in with the sshhost build tag.
-"$GO" build -tags sshhost -o "$BIN/" ./cmd/hcloudsim
+"$GO" build -o "$BIN/" ./cmd/fleetctl ./cmd/hcloudsim
 "$GO" build -o "$work/fleetdemo" ./test/e2e/cmd/fleetdemo
 ls -l "$BIN/fleetctl" "$BIN/hcloudsim"
 
@@ -144,23 +142,34 @@ fleetctl apply -f fleet.yaml
 grep -q "idle_count = 2" "$config" || die "config.toml on the manager does not have idle_count = 2"
 grep -n "idle_count" "$config" | sed 's/^/  config.toml:/'
 
-heading "The plugin: fleeting's provisioner drives fleetctl as gitlab-runner does, 0 -> 3 -> 0"
-if grep -rqs "FLEETING_INSTANCE_GROUP_PLUGIN" cmd/fleetctl && [ -d plugin ] && ls plugin/*.go >/dev/null 2>&1; then
-	"$GO" build -o "$work/fleetdemo" ./test/e2e/cmd/fleetdemo
-	"$work/fleetdemo" scale --plugin "$BIN/fleetctl" --spec "$work/fleet.yaml" --runner hetzner-docker-autoscaler \
-		--key-file "$work/ssh/instances.key" --steps 3,0 2>"$work/plugin.log" || {
-		cat "$work/plugin.log" >&2
-		die "scaling through the plugin failed"
+heading "The plugin: fleeting's provisioner runs fleetctl as gitlab-runner does and asks for 3 instances"
+if grep -rqs "FLEETING_INSTANCE_GROUP_PLUGIN" cmd/fleetctl; then
+	plugin() {
+		"$work/fleetdemo" scale --plugin "$BIN/fleetctl" --spec "$work/fleet.yaml" --runner hetzner-docker-autoscaler \
+			--key-file "$work/ssh/instances.key" "$@" 2>"$work/plugin.log" || {
+			cat "$work/plugin.log" >&2
+			die "scaling through the plugin failed"
+		}
+		! grep -qF -e "$HCLOUD_TOKEN" -e "$RUNNER_TOKEN" "$work/plugin.log" || die "the plugin logged a secret"
 	}
-	! grep -qF -e "$HCLOUD_TOKEN" -e "$RUNNER_TOKEN" "$work/plugin.log" || die "the plugin logged a secret"
+	plugin --steps 3
+	echo "project: $("$work/fleetdemo" project "$HCLOUD_ENDPOINT")"
+
+	heading "fleetctl plan lists the plugin's instances and leaves them alone"
+	fleetctl plan -f fleet.yaml --detailed-exitcode
+
+	heading "A new plugin process (as after a gitlab-runner restart) takes the instances over and scales to 0"
+	plugin --steps 0
+	echo "project: $("$work/fleetdemo" project "$HCLOUD_ENDPOINT")"
 else
 	note "skipped: fleetctl's plugin mode is not in this checkout yet"
 fi
 
 heading "fleetctl destroy: everything the fleet owns"
 fleetctl destroy -f fleet.yaml --confirm gitlab-ci
-want=2 fleetctl plan -f fleet.yaml --detailed-exitcode >/dev/null
-note "(plan after destroy wants to create everything again: the project is empty)"
+left=$("$work/fleetdemo" project "$HCLOUD_ENDPOINT")
+echo "project: $left"
+case $left in "servers 0, SSH keys 0, firewalls 0, primary IPs 0, volumes 0") ;; *) die "destroy left resources behind" ;; esac
 note "API requests in total: $("$work/fleetdemo" stats "$HCLOUD_ENDPOINT")"
 
 heading "Stop the simulator"

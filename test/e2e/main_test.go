@@ -59,9 +59,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBinaries builds fleetctl and hcloudsim into dir. The simulator's SSH
-// hosts are compiled in with the sshhost build tag (a no-op where they are
-// always compiled in).
+// buildBinaries builds fleetctl and hcloudsim into dir.
 func buildBinaries(dir string) error {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -71,7 +69,7 @@ func buildBinaries(dir string) error {
 	if _, err := os.Stat(goTool); err != nil {
 		goTool = "go"
 	}
-	cmd := exec.Command(goTool, "build", "-tags", "sshhost", "-o", dir+string(filepath.Separator), "./cmd/fleetctl", "./cmd/hcloudsim")
+	cmd := exec.Command(goTool, "build", "-o", dir+string(filepath.Separator), "./cmd/fleetctl", "./cmd/hcloudsim")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, out)

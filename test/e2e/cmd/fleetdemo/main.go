@@ -2,6 +2,8 @@
 //
 //	fleetdemo keygen DIR     writes a new ed25519 key pair, DIR/id_ed25519 and DIR/id_ed25519.pub
 //	fleetdemo stats URL      prints the simulator's API request count (URL: its API base URL)
+//	fleetdemo project URL    lists what the project holds (servers, SSH keys, firewalls, primary IPs, volumes)
+//	fleetdemo scale ...      drives fleetctl as gitlab-runner's fleeting plugin (see scale.go)
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -33,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: fleetdemo keygen DIR | stats URL")
+		return errors.New("usage: fleetdemo keygen DIR | stats URL | project URL | scale [flags]")
 	}
 	switch args[0] {
 	case "keygen":
@@ -41,6 +44,13 @@ func run(ctx context.Context, args []string) error {
 			return errors.New("usage: fleetdemo keygen DIR")
 		}
 		return keygen(args[1])
+	case "scale":
+		return scale(ctx, args[1:])
+	case "project":
+		if len(args) != 2 {
+			return errors.New("usage: fleetdemo project URL")
+		}
+		return project(ctx, args[1])
 	case "stats":
 		if len(args) != 2 {
 			return errors.New("usage: fleetdemo stats URL")
@@ -89,5 +99,46 @@ func stats(ctx context.Context, apiURL string) error {
 		return fmt.Errorf("simulator stats: %w", err)
 	}
 	fmt.Println(st.Total)
+	return nil
+}
+
+// project prints what the simulated project holds, one line per kind.
+func project(ctx context.Context, apiURL string) error {
+	c := hcloud.NewClient(hcloud.WithEndpoint(apiURL), hcloud.WithToken(os.Getenv("HCLOUD_TOKEN")))
+	servers, err := c.Server.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list servers: %w", err)
+	}
+	keys, err := c.SSHKey.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list ssh keys: %w", err)
+	}
+	firewalls, err := c.Firewall.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list firewalls: %w", err)
+	}
+	ips, err := c.PrimaryIP.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list primary ips: %w", err)
+	}
+	volumes, err := c.Volume.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	var names []string
+	for _, s := range servers {
+		names = append(names, fmt.Sprintf("%s (%s)", s.Name, s.Status))
+	}
+	for _, k := range keys {
+		names = append(names, "ssh key "+k.Name)
+	}
+	for _, f := range firewalls {
+		names = append(names, "firewall "+f.Name)
+	}
+	fmt.Printf("servers %d, SSH keys %d, firewalls %d, primary IPs %d, volumes %d", len(servers), len(keys), len(firewalls), len(ips), len(volumes))
+	if len(names) > 0 {
+		fmt.Printf(": %s", strings.Join(names, ", "))
+	}
+	fmt.Println()
 	return nil
 }
