@@ -62,7 +62,7 @@ func TestApplyKilledConverges(t *testing.T) {
 		for _, point := range crashPoints {
 			t.Run(strings.ReplaceAll(point.name, " ", "_"), func(t *testing.T) {
 				t.Parallel()
-				seen := killAndConverge(t, point)
+				_, seen := killAndConverge(t, point)
 				mu.Lock()
 				observed[point.name] = seen
 				mu.Unlock()
@@ -81,9 +81,9 @@ func TestApplyKilledConverges(t *testing.T) {
 	}
 }
 
-// killAndConverge runs one round on a fresh simulator and returns what apply
-// had done when it was killed.
-func killAndConverge(t *testing.T, point killPoint) string {
+// killAndConverge runs one round on a fresh simulator and returns the fleet
+// and what apply had done when it was killed.
+func killAndConverge(t *testing.T, point killPoint) (*fleet, string) {
 	ctx := context.Background()
 	sim := startSimulator(t, simOptions{actionDuration: 200 * time.Millisecond})
 	f := newFleet(t, sim, nil)
@@ -96,22 +96,20 @@ func killAndConverge(t *testing.T, point killPoint) string {
 	}
 
 	var once sync.Once
-	var p *process
-	killed := make(chan struct{})
-	kill := func() { once.Do(func() { p.kill(); close(killed) }) }
-	var onLine func(string)
+	kill := func(p *process) { once.Do(p.kill) }
+	var onLine func(*process, string)
 	if point.stderr != "" {
-		onLine = func(line string) {
+		onLine = func(p *process, line string) {
 			if strings.Contains(line, point.stderr) && !strings.Contains(line, f.path) {
 				if point.delay > 0 {
-					time.AfterFunc(point.delay, kill)
+					time.AfterFunc(point.delay, func() { kill(p) })
 				} else {
-					kill()
+					kill(p)
 				}
 			}
 		}
 	}
-	p = f.start(onLine, "apply")
+	p := f.start(onLine, "apply")
 	exited := make(chan struct{})
 	go func() {
 		<-p.done
@@ -127,7 +125,7 @@ func killAndConverge(t *testing.T, point killPoint) string {
 			case <-tick.C:
 				st, err := sim.stats()
 				if err == nil && st.ByRoute[point.route] >= point.count {
-					kill()
+					kill(p)
 					break poll
 				}
 			}
@@ -158,5 +156,25 @@ func killAndConverge(t *testing.T, point killPoint) string {
 		t.Fatalf("apply after the kill (%s) failed: %s", seen, r)
 	}
 	f.checkConverged(ctx)
-	return seen
+	return f, seen
+}
+
+// TestInterruptedWriteLeavesNoTemporaryFile: apply writes each file on the
+// manager to a temporary file first and renames it into place. When apply
+// is killed mid-write, the next apply must not leave that temporary file
+// behind — for the plugin binary it is tens of megabytes, once per
+// interrupted apply.
+func TestInterruptedWriteLeavesNoTemporaryFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a simulator and fleetctl processes")
+	}
+	t.Parallel()
+	f, seen := killAndConverge(t, killPoint{name: "uploading the fleetctl binary", stderr: "/usr/local/bin/fleetctl", delay: 30 * time.Millisecond})
+	left, err := f.temporaryFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("apply killed %s, then run again: temporary files left on the manager: %v", seen, left)
+	}
 }

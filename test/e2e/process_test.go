@@ -20,8 +20,8 @@ type process struct {
 	stdout  bytes.Buffer
 	mu      sync.Mutex
 	lines   []stampedLine
-	onLine  func(line string) // called for each stderr line, from the reader
-	done    chan struct{}     // closed when stderr is drained
+	onLine  func(p *process, line string) // called for each stderr line, from the reader
+	done    chan struct{}                 // closed when stderr is drained
 }
 
 type stampedLine struct {
@@ -31,7 +31,7 @@ type stampedLine struct {
 
 // start runs fleetctl with args and -f fleet.yaml; onLine (may be nil) sees
 // every stderr line as it arrives.
-func (f *fleet) start(onLine func(string), args ...string) *process {
+func (f *fleet) start(onLine func(p *process, line string), args ...string) *process {
 	f.t.Helper()
 	p := &process{t: f.t, onLine: onLine, done: make(chan struct{})}
 	p.cmd = exec.Command(binaries.fleetctl, append(args, "-f", f.path)...)
@@ -56,7 +56,7 @@ func (f *fleet) start(onLine func(string), args ...string) *process {
 			p.lines = append(p.lines, stampedLine{at: time.Since(p.started), text: line})
 			p.mu.Unlock()
 			if p.onLine != nil {
-				p.onLine(line)
+				p.onLine(p, line)
 			}
 		}
 	}()
