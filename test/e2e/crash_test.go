@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +25,11 @@ type killPoint struct {
 	// stderr: kill once apply printed a line containing this, after delay.
 	stderr string
 	delay  time.Duration
+	// after: kill this long after apply started.
+	after time.Duration
 }
+
+var randomKills = flag.Int("random-kills", 3, "how many more kill points TestApplyKilledConverges picks at random times")
 
 // crashPoints span a whole apply from empty: reading the live state, the
 // creates with their answers lost, the actions waited on, and every step on
@@ -58,8 +65,17 @@ func TestApplyKilledConverges(t *testing.T) {
 		mu       sync.Mutex
 		observed = map[string]string{} // kill point → what had happened when it was killed
 	)
+	points := slices.Clone(crashPoints)
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	for i := 0; i < *randomKills; i++ {
+		// A from-empty apply takes about 2 s here.
+		after := time.Duration(rng.Int64N(int64(2500 * time.Millisecond))).Round(time.Millisecond)
+		points = append(points, killPoint{name: fmt.Sprintf("at random %s", after), after: after})
+	}
+	t.Logf("random kill points from seed %d", seed)
 	t.Run("points", func(t *testing.T) {
-		for _, point := range crashPoints {
+		for _, point := range points {
 			t.Run(strings.ReplaceAll(point.name, " ", "_"), func(t *testing.T) {
 				t.Parallel()
 				_, seen := killAndConverge(t, point)
@@ -115,6 +131,13 @@ func killAndConverge(t *testing.T, point killPoint) (*fleet, string) {
 		<-p.done
 		close(exited)
 	}()
+	if point.after > 0 {
+		select {
+		case <-time.After(point.after):
+			kill(p)
+		case <-exited:
+		}
+	}
 	if point.route != "" {
 		tick := time.NewTicker(2 * time.Millisecond)
 	poll:
@@ -133,7 +156,9 @@ func killAndConverge(t *testing.T, point killPoint) (*fleet, string) {
 		tick.Stop()
 	}
 	wasKilled, _ := p.wait()
-	if !wasKilled {
+	if !wasKilled && point.after > 0 {
+		t.Logf("apply finished before %s: nothing to kill", point.after)
+	} else if !wasKilled {
 		t.Fatalf("apply ended before the kill point %q:\n%s", point.name, p.stderrText())
 	}
 	st := sim.mustStats()
