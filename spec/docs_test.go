@@ -62,7 +62,7 @@ func referenceMarkdown() string {
 			title = "top level"
 		}
 		fmt.Fprintf(&b, "\n### %s\n\n%s\n\n", title, typeDocs[t.Name()])
-		b.WriteString("| field | type | default | description | becomes |\n| --- | --- | --- | --- | --- |\n")
+		b.WriteString("| field | type | default | description | becomes (config.toml key or Hetzner field) |\n| --- | --- | --- | --- | --- |\n")
 		fields := structFields(t)
 		var nested []func()
 		for _, name := range sortedFieldsInOrder(t) {
@@ -173,5 +173,5 @@ func docType(t reflect.Type) string {
 }
 
 func escapeCell(s string) string {
-	return strings.ReplaceAll(s, "|", `\|`)
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }
