@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fleetctl/fleetctl/spec"
 )
 
-// Exit codes, as Terraform's.
+// Exit codes, as Terraform's. They are decided here and in codeError only.
 const (
 	exitOK      = 0
 	exitError   = 1
@@ -25,7 +26,8 @@ type streams struct {
 	ErrOut io.Writer
 }
 
-// exitError carries a specific exit code through cobra.
+// codeError carries a specific exit code through cobra. A nil err means
+// the command has said all there is to say already.
 type codeError struct {
 	code int
 	err  error
@@ -40,22 +42,29 @@ func (e *codeError) Error() string {
 
 func (e *codeError) Unwrap() error { return e.err }
 
+// newRootCmd builds the command tree. Each command registers with one line.
 func newRootCmd(s streams) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "fleetctl",
-		Short:         "GitLab CI autoscaling on Hetzner Cloud from one fleet.yaml",
+		Use:   "fleetctl",
+		Short: "GitLab CI autoscaling on Hetzner Cloud from one fleet.yaml",
+		Long: `fleetctl turns a GitLab CI autoscaling fleet on Hetzner Cloud into one
+git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.ErrOut)
+	root.AddCommand(newCmdValidate(s, nil))
+	root.AddCommand(newCmdRender(s, nil))
+	root.AddCommand(newCmdSchema(s, nil))
 	root.AddCommand(newVersionCmd(s))
 	return root
 }
 
 // run executes the CLI and returns the process exit code. Errors are printed
-// here, once.
+// here, once: fleet.yaml problems one per line as file:line:col: path:
+// message, anything else after "Error: ".
 func run(ctx context.Context, args []string, s streams) int {
 	root := newRootCmd(s)
 	root.SetArgs(args)
@@ -63,35 +72,31 @@ func run(ctx context.Context, args []string, s streams) int {
 	if err == nil {
 		return exitOK
 	}
+	code := exitError
 	var ce *codeError
 	if errors.As(err, &ce) {
-		if ce.err != nil {
-			fmt.Fprintf(s.ErrOut, "Error: %v\n", ce.err)
-		}
-		return ce.code
+		code = ce.code
+		err = ce.err
 	}
-	fmt.Fprintf(s.ErrOut, "Error: %v\n", err)
-	return exitError
+	printError(s.ErrOut, err)
+	return code
 }
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = ""
-
-func newVersionCmd(s streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print fleetctl's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := version
-			if v == "" {
-				v = "(devel)"
-				if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-					v = bi.Main.Version
-				}
-			}
-			fmt.Fprintf(s.Out, "fleetctl %s\n", v)
-			return nil
-		},
+func printError(w io.Writer, err error) {
+	if err == nil {
+		return
 	}
+	var problems spec.Problems
+	if errors.As(err, &problems) {
+		for _, p := range problems {
+			fmt.Fprintln(w, p.Error())
+		}
+		return
+	}
+	var problem spec.Problem
+	if errors.As(err, &problem) {
+		fmt.Fprintln(w, problem.Error())
+		return
+	}
+	fmt.Fprintf(w, "Error: %v\n", err)
 }

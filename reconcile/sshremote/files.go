@@ -1,0 +1,210 @@
+package sshremote
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"time"
+
+	"github.com/pkg/sftp"
+)
+
+const (
+	extensionPosixRename = "posix-rename@openssh.com"
+	extensionFsync       = "fsync@openssh.com"
+)
+
+// ReadFile returns the contents and permission bits (with setuid, setgid and
+// sticky) of the regular file at the absolute path p. When p does not exist
+// the error wraps fs.ErrNotExist.
+func (c *Client) ReadFile(ctx context.Context, p string) (data []byte, mode fs.FileMode, err error) {
+	if !path.IsAbs(p) {
+		return nil, 0, fmt.Errorf("read %s: not an absolute path", p)
+	}
+	stop := c.watch(ctx)
+	data, mode, err = c.readFile(p)
+	if cause := stop(); cause != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, cause)
+	}
+	return data, mode, err
+}
+
+func (c *Client) readFile(p string) ([]byte, fs.FileMode, error) {
+	client, err := c.sftpClient()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	f, err := client.Open(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s: stat: %w", p, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("read %s: not a regular file (%s)", p, info.Mode().Type())
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(info.Size()))
+	if _, err := f.WriteTo(&buf); err != nil {
+		return nil, 0, fmt.Errorf("read %s: %w", p, err)
+	}
+	return buf.Bytes(), info.Mode() &^ fs.ModeType, nil
+}
+
+// WriteFile replaces the file at the absolute path p with data and mode,
+// atomically: a reader of p sees the old file or the new one, never a part.
+//
+// Missing parent directories are created with mode 0755. The data goes to a
+// temporary file in the same directory, which is chmodded to mode before any
+// byte is written, flushed to disk (fsync@openssh.com, when the server offers
+// it) and renamed over p with posix-rename@openssh.com (remove and rename
+// only on servers without it). The new file's mtime is the server's time of
+// the write, and always later than the replaced file's, so gitlab-runner
+// notices the change. On any
+// error the temporary file is removed and p is left as it was.
+func (c *Client) WriteFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
+	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
+		return fmt.Errorf("write %s: not a clean absolute file path", p)
+	}
+	stop := c.watch(ctx)
+	err := c.writeFile(p, data, mode)
+	if cause := stop(); cause != nil {
+		return fmt.Errorf("write %s: %w", p, cause)
+	}
+	return err
+}
+
+func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
+	client, err := c.sftpClient()
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	dir := path.Dir(p)
+	if err := mkdirAll(client, dir); err != nil {
+		return fmt.Errorf("write %s: create directory: %w", p, err)
+	}
+
+	suffix := make([]byte, 8)
+	rand.Read(suffix)
+	tmp := path.Join(dir, "."+path.Base(p)+".tmp-"+hex.EncodeToString(suffix))
+	if err := writeTemp(client, tmp, data, mode); err != nil {
+		client.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := outdate(client, tmp, p); err != nil {
+		client.Remove(tmp)
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := rename(client, tmp, p); err != nil {
+		client.Remove(tmp)
+		return fmt.Errorf("write %s: rename into place: %w", p, err)
+	}
+	return nil
+}
+
+// writeTemp creates tmp, which must not exist, and fills it with data.
+func writeTemp(client *sftp.Client, tmp string, data []byte, mode fs.FileMode) error {
+	f, err := client.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil {
+		return fmt.Errorf("create temporary file: %w", err)
+	}
+	// The server creates the file with its umask's mode, often 0644: restrict
+	// it before it holds anything.
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("chmod temporary file: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write temporary file: %w", err)
+	}
+	if ext, ok := client.HasExtension(extensionFsync); ok && ext == "1" {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("fsync temporary file: %w", err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close temporary file: %w", err)
+	}
+	return nil
+}
+
+// outdate makes sure the new file's mtime is later than the one it replaces:
+// gitlab-runner reloads config.toml only when the mtime moves forward. The
+// write itself gives tmp the server's current time, which suffices unless the
+// old file's mtime lies in the future (clock steps, a manual touch); then tmp
+// gets the next second after it. SFTP carries whole seconds only.
+func outdate(client *sftp.Client, tmp, target string) error {
+	old, err := client.Stat(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stat: %w", err)
+	}
+	written, err := client.Stat(tmp)
+	if err != nil {
+		return fmt.Errorf("stat temporary file: %w", err)
+	}
+	if !old.ModTime().After(written.ModTime()) {
+		return nil
+	}
+	later := old.ModTime().Add(time.Second)
+	if err := client.Chtimes(tmp, later, later); err != nil {
+		return fmt.Errorf("set mtime of temporary file: %w", err)
+	}
+	return nil
+}
+
+// rename moves from over to, replacing to.
+func rename(client *sftp.Client, from, to string) error {
+	if _, ok := client.HasExtension(extensionPosixRename); ok {
+		return client.PosixRename(from, to)
+	}
+	// Plain SFTP rename fails when the target exists, so there is a moment
+	// without the file; servers without posix-rename leave no better way.
+	if err := client.Remove(to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return client.Rename(from, to)
+}
+
+// mkdirAll creates dir and its missing parents with mode 0755.
+func mkdirAll(client *sftp.Client, dir string) error {
+	info, err := client.Stat(dir)
+	switch {
+	case err == nil && info.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s: not a directory", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if parent := path.Dir(dir); parent != dir {
+		if err := mkdirAll(client, parent); err != nil {
+			return err
+		}
+	}
+	if err := client.Mkdir(dir); err != nil {
+		// Created meanwhile by someone else is fine.
+		if info, statErr := client.Stat(dir); statErr == nil && info.IsDir() {
+			return nil
+		}
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	// Mkdir applies the server's umask; the mode must not depend on it.
+	if err := client.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("%s: chmod: %w", dir, err)
+	}
+	return nil
+}
