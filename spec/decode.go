@@ -42,7 +42,7 @@ func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if d.full() {
 		return
 	}
-	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: capMessage(fmt.Sprintf(format, args...))})
 	d.badPaths = append(d.badPaths, path)
 	if d.full() {
 		d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path,
@@ -317,6 +317,7 @@ var simpleKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // keyPath appends a map key to a path: labels.runner, or labels["a.b/c"]
 // when the key would be ambiguous in dotted form.
 func keyPath(path, key string) string {
+	key = capKey(key)
 	if simpleKey.MatchString(key) {
 		return joinPath(path, key)
 	}
@@ -405,7 +406,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		if !ok {
 			continue
 		}
-		p := joinPath(path, key)
+		p := joinPath(path, capKey(key))
 		if !simpleKey.MatchString(key) {
 			p = keyPath(path, key)
 		}
@@ -429,7 +430,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 }
 
 func unknownFieldMessage(key string, fields map[string]int) string {
-	msg := fmt.Sprintf("unknown field %q", key)
+	msg := fmt.Sprintf("unknown field %q", capKey(key))
 	if best := nearest(key, sortedKeys(fields)); best != "" {
 		return msg + fmt.Sprintf("; did you mean %q?", best)
 	}
@@ -512,4 +513,21 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// capKey shortens a key for paths and messages: a hostile file can hold a
+// key of a megabyte, and no message should repeat it.
+func capKey(key string) string {
+	if len(key) <= 100 {
+		return key
+	}
+	return strings.ToValidUTF8(key[:97], "") + "..."
+}
+
+// capMessage bounds a message, for the same reason as capKey.
+func capMessage(msg string) string {
+	if len(msg) <= 1000 {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:997], "") + "..."
 }

@@ -103,6 +103,9 @@ func checkText(name string, data []byte) (Problem, bool) {
 				"byte 0x%02x is not valid UTF-8: fleet.yaml must be UTF-8 text (is this a binary file?)", data[i])}, true
 		case r == 0:
 			return Problem{File: name, Pos: Pos{line, col}, Message: "NUL byte: fleet.yaml must be text (is this a binary file?)"}, true
+		case (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff:
+			return Problem{File: name, Pos: Pos{line, col}, Message: fmt.Sprintf(
+				"control character U+%04X: fleet.yaml must be plain text (is this a binary file?)", r)}, true
 		case r == '\n':
 			line, col = line+1, 1
 		default:

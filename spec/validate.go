@@ -56,7 +56,7 @@ type checker struct {
 }
 
 func (c *checker) add(path, format string, args ...any) {
-	c.problems = append(c.problems, Problem{File: c.f.Source, Pos: c.f.Pos(path), Path: path, Message: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{File: c.f.Source, Pos: c.f.Pos(path), Path: path, Message: capMessage(fmt.Sprintf(format, args...))})
 }
 
 func (c *checker) required(path, value, example string) bool {
