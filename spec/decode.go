@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 )
@@ -146,8 +148,18 @@ func (d *decoder) scalar(n *yaml.Node, path, tag, want string) (string, bool) {
 	if tag == "!!str" && n.Kind == yaml.ScalarNode {
 		msg += fmt.Sprintf("; quote it: %q", n.Value)
 	}
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 	if tag == "!!bool" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
-		msg += " (write true or false without quotes)"
+		if quoted && (n.Value == "true" || n.Value == "false") {
+			msg += " (write it without quotes)"
+		} else {
+			msg += " (write true or false)"
+		}
+	}
+	if tag == "!!int" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && quoted {
+		if _, err := strconv.Atoi(n.Value); err == nil {
+			msg += " (write it without quotes)"
+		}
 	}
 	d.fail(n, path, "%s", msg)
 	return "", false
@@ -333,7 +345,16 @@ func joinPath(path, field string) string {
 
 func (d *decoder) decodeStringMap(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "must be a mapping of strings (key: value), not %s", describe(n, true))
+		msg := fmt.Sprintf("must be a mapping of strings (key: value), not %s", describe(n, true))
+		switch {
+		case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !strings.ContainsAny(n.Value, " ,"):
+			k, val, _ := strings.Cut(n.Value, "=")
+			msg += fmt.Sprintf("; write {%s: %q}", k, val)
+		case n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Content[0].Kind == yaml.ScalarNode:
+			k, val, _ := strings.Cut(n.Content[0].Value, "=")
+			msg += fmt.Sprintf("; write {%s: %q, ...}", k, val)
+		}
+		d.fail(n, path, "%s", msg)
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
@@ -437,6 +458,9 @@ func unknownFieldMessage(key string, fields map[string]int) string {
 	if hint, ok := fieldHints[key]; ok {
 		return msg + "; " + hint
 	}
+	if where := fieldHomes()[key]; len(where) > 0 {
+		return msg + " here; it belongs under " + strings.Join(where, " or ")
+	}
 	return msg + "; known fields here: " + strings.Join(sortedKeys(fields), ", ")
 }
 
@@ -531,3 +555,37 @@ func capMessage(msg string) string {
 	}
 	return strings.ToValidUTF8(msg[:997], "") + "..."
 }
+
+// fieldHomes maps every field name to the paths of the sections that hold
+// it, for "it belongs under ..." hints.
+var fieldHomes = sync.OnceValue(func() map[string][]string {
+	homes := map[string][]string{}
+	var walk func(path string, t reflect.Type, depth int)
+	walk = func(path string, t reflect.Type, depth int) {
+		if depth > 10 {
+			return
+		}
+		for _, name := range sortedKeys(structFields(t)) {
+			field := t.Field(structFields(t)[name])
+			section := path
+			if section == "" {
+				section = "the top level"
+			}
+			if !contains(homes[name], section) {
+				homes[name] = append(homes[name], section)
+			}
+			ft, suffix := field.Type, ""
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				if ft.Kind() == reflect.Slice {
+					suffix = "[]"
+				}
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != typeSecret {
+				walk(joinPath(path, name+suffix), ft, depth+1)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Fleet{}), 0)
+	return homes
+})

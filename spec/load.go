@@ -62,6 +62,7 @@ func Parse(name string, data []byte) (*Fleet, error) {
 		return nil, Problems{tooLarge(name, int64(len(data)))}
 	}
 	if p, bad := checkText(name, data); bad {
+		p.Path = pathAt(data, p.Pos)
 		return nil, Problems{p}
 	}
 	root, p := parseDocument(name, data)
@@ -100,7 +101,7 @@ func checkText(name string, data []byte) (Problem, bool) {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			return Problem{File: name, Pos: Pos{line, col}, Message: fmt.Sprintf(
-				"byte 0x%02x is not valid UTF-8: fleet.yaml must be UTF-8 text (is this a binary file?)", data[i])}, true
+				"byte 0x%02x is not valid UTF-8: save fleet.yaml as UTF-8 text (or is this a binary file?)", data[i])}, true
 		case r == 0:
 			return Problem{File: name, Pos: Pos{line, col}, Message: "NUL byte: fleet.yaml must be text (is this a binary file?)"}, true
 		case (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff:
@@ -207,4 +208,45 @@ func syntaxProblem(name string, err error) *Problem {
 
 func nodePos(n *yaml.Node) Pos {
 	return Pos{Line: n.Line, Col: n.Column}
+}
+
+// pathAt finds the field path written at pos, for problems found before
+// parsing: the offending characters are blanked out and the rest parsed.
+func pathAt(data []byte, pos Pos) string {
+	clean := []byte(strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || r == 0 || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff {
+			return ' '
+		}
+		return r
+	}, string(data)))
+	var doc yaml.Node
+	if err := yaml.Unmarshal(clean, &doc); err != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	best, bestPos := "", Pos{}
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		p := nodePos(n)
+		if before(p, pos) && !before(p, bestPos) {
+			best, bestPos = path, p
+		}
+		if depth > 50 {
+			return
+		}
+		for i, c := range n.Content {
+			switch {
+			case n.Kind == yaml.SequenceNode:
+				walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			case n.Kind == yaml.MappingNode && i%2 == 1:
+				walk(c, keyPath(path, n.Content[i-1].Value), depth+1)
+			}
+		}
+	}
+	walk(doc.Content[0], "", 0)
+	return best
+}
+
+// before reports whether a is at or before b.
+func before(a, b Pos) bool {
+	return a.Line < b.Line || (a.Line == b.Line && a.Col <= b.Col)
 }

@@ -124,6 +124,8 @@ func (c *checker) secret(path string, s *Secret, example string) {
 		c.add(path, "a secret needs env or file: write {env: %s} or {file: PATH}", example)
 	case s.Env != "" && s.File != "":
 		c.add(path, "a secret is either {env: NAME} or {file: PATH}, not both: remove one")
+	case s.Env != "" && envName.MatchString(strings.Trim(s.Env, "${}")) && strings.HasPrefix(s.Env, "$"):
+		c.add(joinPath(path, "env"), "write the variable's name without $: {env: %s}", strings.Trim(s.Env, "${}"))
 	case s.Env != "" && !envName.MatchString(s.Env):
 		// Never echo it: a literal secret written here is the likely mistake.
 		c.add(joinPath(path, "env"), "must be an environment variable name such as %s (letters, digits and _, not starting with a digit); a literal secret must not be committed", example)
@@ -184,6 +186,7 @@ func (f *Fleet) validate() []Problem {
 	c.firewalls()
 	c.manager(sshKeys)
 	c.gitlabRunner()
+	c.upstreamSSHKeys(sshKeys)
 	return c.problems
 }
 
@@ -657,5 +660,18 @@ func (c *checker) instances(p string, in *Instances, instanceNames map[string]st
 	}
 	if in.VolumeSize != 0 && (in.VolumeSize < 10 || in.VolumeSize > 10240) {
 		c.add(p+".volume_size", "must be 0 (no volume) or from 10 to 10240 GB, not %d", in.VolumeSize)
+	}
+}
+
+// upstreamSSHKeys refuses an ssh key named like the instances of a runner
+// that uses the upstream plugin: that plugin uploads its own key under the
+// instances' name, and Hetzner allows a name once per project.
+func (c *checker) upstreamSSHKeys(sshKeys map[string]bool) {
+	for i, r := range c.f.GitLabRunner.Runners {
+		if r.Autoscaler == nil || r.Autoscaler.UsesFleetctlPlugin() || !sshKeys[r.Autoscaler.Instances.Name] {
+			continue
+		}
+		c.add(fmt.Sprintf("gitlab_runner.runners[%d].autoscaler.instances.name", i),
+			"%q is also the name of an ssh key under ssh_keys: the upstream plugin uploads its own ssh key named after the instances, and Hetzner allows each name once; rename one of them", r.Autoscaler.Instances.Name)
 	}
 }
