@@ -190,7 +190,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Policy.periods":            {Description: "5-field cron expressions (minute hour day-of-month month day-of-week) when the policy applies, as gitlab-runner's parser reads them, e.g. \"* 7-19 * * mon-fri\".", Becomes: "periods"},
 	"Policy.timezone":           {Description: "IANA time zone of periods, e.g. Europe/Berlin; the manager's local time when left out.", Becomes: "timezone"},
 	"Policy.idle_count":         {Description: "Idle capacity (jobs) to keep ready.", Minimum: num(0), Becomes: "idle_count"},
-	"Policy.idle_time":          {Description: "Go duration an idle instance is kept, at least 1s, e.g. 1h.", Pattern: durationPattern, Becomes: "idle_time"},
+	"Policy.idle_time":          {Description: "Go duration an idle instance is kept: 0s, or at least 1s (gitlab-runner's minimum), e.g. 1h.", Pattern: durationPattern, Becomes: "idle_time"},
 	"Policy.scale_factor":       {Description: "Idle capacity as a factor of capacity in use.", Minimum: num(0), Becomes: "scale_factor"},
 	"Policy.scale_factor_limit": {Description: "Upper bound of the idle capacity scale_factor asks for.", Minimum: num(0), Becomes: "scale_factor_limit"},
 	"Policy.preemptive_mode":    {Description: "Only take jobs when idle capacity is available; gitlab-runner's default is on when idle_count > 0.", Becomes: "preemptive_mode"},

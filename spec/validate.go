@@ -601,8 +601,8 @@ func (c *checker) policy(p string, pol Policy) {
 	}
 	c.atLeast(p+".idle_count", pol.IdleCount, 0)
 	c.duration(p+".idle_time", pol.IdleTime)
-	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v >= 0 && v < time.Second {
-		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
+	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v > 0 && v < time.Second {
+		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write \"0s\" or at least \"1s\", e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
 	}
 	if pol.ScaleFactor < 0 {
 		c.add(p+".scale_factor", "must be zero or more, not %v", pol.ScaleFactor)
