@@ -34,8 +34,6 @@ var (
 	typeSecret     = reflect.TypeOf(Secret{})
 )
 
-func reflectValueOf(f *Fleet) reflect.Value { return reflect.ValueOf(f).Elem() }
-
 // maxProblems bounds the problems reported for one file: past it, the file
 // is more likely garbage than a fleet.yaml, and more lines help nobody.
 const maxProblems = 50
@@ -434,6 +432,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		index, known := fields[key]
 		if !known {
 			d.fail(k, p, "%s", unknownFieldMessage(key, fields))
+			if best := nearest(key, sortedKeys(fields)); best != "" {
+				// "required" for the field meant is the same mistake.
+				d.badPaths = append(d.badPaths, joinPath(path, best))
+			}
 			continue
 		}
 		if line, dup := seen[key]; dup {

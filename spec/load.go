@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	}
 	f := &Fleet{Source: name}
 	d := &decoder{file: name, positions: map[string]Pos{"": nodePos(root)}}
-	d.decode(root, "", reflectValueOf(f))
+	d.decode(root, "", reflect.ValueOf(f).Elem())
 	f.positions = d.positions
 	f.applyDefaults()
 	problems := d.problems
