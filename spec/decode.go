@@ -308,6 +308,10 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {
 				return
 			}
 		}
+		if v.Type().Elem() == reflect.TypeOf(FirewallApplyTo{}) && n.Kind == yaml.ScalarNode {
+			d.fail(n, path, "must be a list of label selectors, not %s; write [{label_selector: %s}]", describe(n, true), n.Value)
+			return
+		}
 		d.fail(n, path, "must be %s, not %s", what, describe(n, true))
 		return
 	}
@@ -435,6 +439,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 			if best := nearest(key, sortedKeys(fields)); best != "" {
 				// "required" for the field meant is the same mistake.
 				d.badPaths = append(d.badPaths, joinPath(path, best))
+			}
+			if v.Type() == typeSecret {
+				d.badPaths = append(d.badPaths, path)
 			}
 			continue
 		}
