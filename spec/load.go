@@ -62,6 +62,9 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	if len(data) > MaxFileSize {
 		return nil, Problems{tooLarge(name, int64(len(data)))}
 	}
+	if p, bad := checkShape(name, data); bad {
+		return nil, Problems{p}
+	}
 	if p, bad := checkText(name, data); bad {
 		p.Path = pathAt(data, p.Pos)
 		return nil, Problems{p}
@@ -91,6 +94,24 @@ func Parse(name string, data []byte) (*Fleet, error) {
 		return nil, Problems(problems)
 	}
 	return f, nil
+}
+
+// MaxLines bounds the lines (and, for one-line flow style, the commas) of a
+// fleet.yaml. A real one is a few hundred lines; a file of 200000 one-line
+// mappings would cost the YAML parser seconds and hundreds of megabytes.
+const MaxLines = 20000
+
+// checkShape refuses files too long to be a fleet.yaml before parsing them.
+func checkShape(name string, data []byte) (Problem, bool) {
+	if lines := bytes.Count(data, []byte("\n")); lines > MaxLines {
+		return Problem{File: name, Pos: Pos{MaxLines + 1, 1}, Message: fmt.Sprintf(
+			"file has %d lines; fleet.yaml is limited to %d: is this the right file?", lines, MaxLines)}, true
+	}
+	if commas := bytes.Count(data, []byte(",")); commas > MaxLines {
+		return Problem{File: name, Pos: Pos{1, 1}, Message: fmt.Sprintf(
+			"file holds %d commas; fleet.yaml is limited to %d list or mapping entries: is this the right file?", commas, MaxLines)}, true
+	}
+	return Problem{}, false
 }
 
 // checkText refuses data that is not UTF-8 text before the YAML parser sees

@@ -207,12 +207,13 @@ var fieldDocs = map[string]fieldDoc{
 	"Instances.volume_size":          {Description: "Size in GB of a volume attached to each instance; 0 for none, else 10 to 10240.", Minimum: num(0), Maximum: num(10240), Becomes: "plugin_config volume_size"},
 }
 
-// Schema returns the JSON Schema (draft 2020-12) of fleet.yaml v1, for
-// editors (yaml-language-server) and `fleetctl schema`. Every field carries
-// its description; unknown fields are refused as Parse refuses them.
+// Schema returns the JSON Schema of fleet.yaml v1, for editors
+// (yaml-language-server) and `fleetctl schema`. It is draft-07, which every
+// editor reads. Every field carries its description; unknown fields are
+// refused as Parse refuses them.
 func Schema() []byte {
 	root := schemaFor(reflect.TypeOf(Fleet{}))
-	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
 	root["title"] = "fleet.yaml v1"
 	out, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
