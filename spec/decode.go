@@ -205,6 +205,10 @@ func describe(n *yaml.Node, showValue bool) string {
 }
 
 func (d *decoder) decodeInt(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && allDigits.MatchString(n.Value) {
+		d.fail(n, path, "integer %s is out of range", capKey(n.Value))
+		return
+	}
 	if _, ok := d.scalar(n, path, "!!int", "an integer"); !ok {
 		return
 	}
@@ -325,6 +329,8 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {
 }
 
 var shellVariable = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
+
+var allDigits = regexp.MustCompile(`^[-+]?[0-9]+$`)
 
 var simpleKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 

@@ -67,7 +67,8 @@ func TestDefaults(t *testing.T) {
 			Executor: "docker-autoscaler",
 			Autoscaler: &Autoscaler{
 				Plugin: "fleetctl", CapacityPerInstance: 1, MaxInstances: 4,
-				Instances: Instances{Name: "ci-runner", Location: "hel1", ServerType: StringList{"cpx21"}, Image: "debian-12"},
+				ConnectorConfig: &ConnectorConfig{UseExternalAddr: true},
+				Instances:       Instances{Name: "ci-runner", Location: "hel1", ServerType: StringList{"cpx21"}, Image: "debian-12"},
 			},
 		}},
 	}
