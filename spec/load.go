@@ -77,6 +77,11 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	d := &decoder{file: name, positions: map[string]Pos{"": nodePos(root)}}
 	d.decode(root, "", reflect.ValueOf(f).Elem())
 	f.positions = d.positions
+	if f.written("version") && f.Version != Version && !d.coveredByDecodeProblem("version") {
+		// Another version's fields would only add noise to this one fact.
+		return nil, Problems{{File: name, Pos: f.Pos("version"), Path: "version", Message: fmt.Sprintf(
+			"unsupported version %d: this fleetctl reads version: 1; use the fleetctl release that matches the file", f.Version)}}
+	}
 	f.applyDefaults()
 	problems := d.problems
 	if !d.full() {
