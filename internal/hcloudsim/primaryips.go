@@ -1,0 +1,384 @@
+package hcloudsim
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
+)
+
+type primaryIP struct {
+	id         int64
+	name       string
+	typ        string // ipv4 or ipv6
+	ip         string
+	labels     map[string]string
+	created    time.Time
+	location   *schema.Location
+	assignee   int64
+	autoDelete bool
+	protDelete bool
+	dns        map[string]string
+}
+
+func (ip *primaryIP) assign(serverID int64) { ip.assignee = serverID }
+
+func (ip *primaryIP) dnsPtr(addr string) string {
+	if p, ok := ip.dns[addr]; ok {
+		return p
+	}
+	return "static." + addr + ".clients.your-server.de"
+}
+
+func (ip *primaryIP) schema() schema.PrimaryIP {
+	out := schema.PrimaryIP{ID: ip.id, Name: ip.name, Type: ip.typ, IP: ip.ip, Labels: cloneLabels(ip.labels),
+		Created: ip.created, Location: *ip.location, AssigneeType: "server", AutoDelete: ip.autoDelete,
+		Protection: schema.PrimaryIPProtection{Delete: ip.protDelete}, DNSPtr: []schema.PrimaryIPDNSPTR{}}
+	if ip.assignee != 0 {
+		id := ip.assignee
+		out.AssigneeID = &id
+	}
+	if ip.typ == "ipv4" {
+		out.DNSPtr = append(out.DNSPtr, schema.PrimaryIPDNSPTR{IP: ip.ip, DNSPtr: ip.dnsPtr(ip.ip)})
+	}
+	for _, a := range sortedKeys(ip.dns) {
+		if a != ip.ip {
+			out.DNSPtr = append(out.DNSPtr, schema.PrimaryIPDNSPTR{IP: a, DNSPtr: ip.dns[a]})
+		}
+	}
+	return out
+}
+
+// newPrimaryIP allocates an address: in SSH mode a free loopback IPv4, else
+// an IPv4 of the documentation ranges; IPv6 networks come from 2001:db8::/32.
+func (s *Sim) newPrimaryIP(typ string, loc *schema.Location, autoDelete bool) (*primaryIP, error) {
+	ip := &primaryIP{id: s.st.nextID("primary_ip"), typ: typ, created: now(), location: loc, autoDelete: autoDelete, labels: map[string]string{}}
+	ip.name = fmt.Sprintf("primary_ip-%d", ip.id)
+	s.st.ipCounter++
+	n := s.st.ipCounter
+	switch {
+	case typ == "ipv6":
+		ip.ip = fmt.Sprintf("2001:db8:%x:%x::/64", n>>16&0xffff, n&0xffff)
+	case s.hosts != nil:
+		used := map[string]bool{}
+		for _, o := range s.st.primaryIPs {
+			used[o.ip] = true
+		}
+		addr, err := s.hosts.allocate(used)
+		if err != nil {
+			return nil, err
+		}
+		ip.ip = addr
+	default:
+		ip.ip = documentationIPv4(n)
+	}
+	s.st.primaryIPs[ip.id] = ip
+	return ip, nil
+}
+
+// documentationIPv4 numbers addresses through 203.0.113.0/24, 198.51.100.0/24
+// and 192.0.2.0/24, then the benchmarking range 198.18.0.0/15.
+func documentationIPv4(n int) string {
+	ranges := []string{"203.0.113", "198.51.100", "192.0.2"}
+	i := (n - 1) / 254
+	if i < len(ranges) {
+		return fmt.Sprintf("%s.%d", ranges[i], (n-1)%254+1)
+	}
+	m := n - 1 - len(ranges)*254
+	return fmt.Sprintf("198.%d.%d.%d", 18+m/65024%2, m/254%256, m%254+1)
+}
+
+func (s *Sim) listPrimaryIPs(w http.ResponseWriter, r *http.Request) {
+	f, e := parseListFilter(r)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	q := r.URL.Query()
+	s.mu.Lock()
+	var rows []row
+	for _, ip := range s.st.primaryIPs {
+		if !f.match(ip.name, ip.labels) || (q.Has("ip") && q.Get("ip") != ip.ip) {
+			continue
+		}
+		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, v: ip.schema()})
+	}
+	s.mu.Unlock()
+	s.writeList(w, r, "primary_ips", rows, listSpec{sortFields: []string{"id", "name", "created"}})
+}
+
+func (s *Sim) primaryIPFromPath(w http.ResponseWriter, r *http.Request) *primaryIP {
+	id, ok := pathID(w, r, "id")
+	if !ok {
+		return nil
+	}
+	ip := s.st.primaryIPs[id]
+	if ip == nil {
+		writeError(w, errNotFound("primary_ip"))
+	}
+	return ip
+}
+
+func (s *Sim) getPrimaryIP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ip := s.primaryIPFromPath(w, r); ip != nil {
+		writeJSON(w, 200, schema.PrimaryIPGetResponse{PrimaryIP: ip.schema()})
+	}
+}
+
+type primaryIPCreateRequest struct {
+	Name         string             `json:"name"`
+	Type         string             `json:"type"`
+	AssigneeType string             `json:"assignee_type"`
+	AssigneeID   *int64             `json:"assignee_id"`
+	Labels       *map[string]string `json:"labels"`
+	AutoDelete   *bool              `json:"auto_delete"`
+	Location     *schema.IDOrName   `json:"location"`
+	Datacenter   *schema.IDOrName   `json:"datacenter"`
+}
+
+func (s *Sim) createPrimaryIP(w http.ResponseWriter, r *http.Request) {
+	var req primaryIPCreateRequest
+	if e := decode(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	var fields []fieldError
+	if checkName(req.Name) != nil {
+		fields = append(fields, fieldError{"name", []string{"is required"}})
+	}
+	if req.Type != "ipv4" && req.Type != "ipv6" {
+		fields = append(fields, fieldError{"type", []string{"must be ipv4 or ipv6"}})
+	}
+	if req.AssigneeType != "" && req.AssigneeType != "server" {
+		fields = append(fields, fieldError{"assignee_type", []string{"must be server"}})
+	}
+	var loc *schema.Location
+	switch {
+	case req.Location != nil:
+		loc = lookupLocation(*req.Location)
+	case req.Datacenter != nil:
+		for i := range locations {
+			if dc := datacenterNames[locations[i].Name]; dc.name == req.Datacenter.Name || dc.id == req.Datacenter.ID {
+				loc = &locations[i]
+			}
+		}
+	}
+	if loc == nil && req.AssigneeID == nil {
+		fields = append(fields, fieldError{"location", []string{"location (or assignee_id) is required"}})
+	}
+	if len(fields) > 0 {
+		writeError(w, errInvalid(fields...))
+		return
+	}
+	if req.Labels != nil {
+		if e := checkLabels(*req.Labels); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.st.primaryIPs {
+		if o.name == req.Name {
+			writeError(w, errUnique("name", "primary IP name is already used"))
+			return
+		}
+	}
+	var srv *server
+	if req.AssigneeID != nil {
+		srv = s.st.servers[*req.AssigneeID]
+		if srv == nil {
+			writeError(w, errField("assignee_id", "server not found"))
+			return
+		}
+		if srv.status != "off" {
+			writeError(w, &apiError{status: 422, code: "server_not_stopped", message: "server must be stopped to assign a primary IP"})
+			return
+		}
+		if (req.Type == "ipv4" && srv.ipv4 != 0) || (req.Type == "ipv6" && srv.ipv6 != 0) {
+			writeError(w, &apiError{status: 422, code: "server_has_ipv4", message: "server already has a primary IP of this type"})
+			return
+		}
+		loc = srv.location
+	}
+	auto := req.AutoDelete != nil && *req.AutoDelete
+	ip, err := s.newPrimaryIP(req.Type, loc, auto)
+	if err != nil {
+		writeError(w, &apiError{status: 412, code: "resource_unavailable", message: err.Error()})
+		return
+	}
+	ip.name = req.Name
+	if req.Labels != nil {
+		ip.labels = cloneLabels(*req.Labels)
+	}
+	resp := schema.PrimaryIPCreateResponse{}
+	if srv != nil {
+		s.assignPrimaryIP(ip, srv)
+		a := s.actionJSON(s.startAction(r, "assign_primary_ip", nil, ref("primary_ip", ip.id), ref("server", srv.id)), time.Now())
+		resp.Action = &a
+	} else {
+		a := s.actionJSON(s.startAction(r, "create_primary_ip", nil, ref("primary_ip", ip.id)), time.Now())
+		resp.Action = &a
+	}
+	resp.PrimaryIP = ip.schema()
+	writeJSON(w, 201, resp)
+}
+
+func (s *Sim) assignPrimaryIP(ip *primaryIP, srv *server) {
+	ip.assignee = srv.id
+	if ip.typ == "ipv4" {
+		srv.ipv4 = ip.id
+		srv.loopback = ip.ip
+	} else {
+		srv.ipv6 = ip.id
+	}
+}
+
+func (s *Sim) updatePrimaryIP(w http.ResponseWriter, r *http.Request) {
+	var req schema.PrimaryIPUpdateRequest
+	if e := decode(r, &req); e != nil {
+		writeError(w, e)
+		return
+	}
+	if req.Labels != nil {
+		if e := checkLabels(*req.Labels); e != nil {
+			writeError(w, e)
+			return
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ip := s.primaryIPFromPath(w, r)
+	if ip == nil {
+		return
+	}
+	if req.Name != "" && req.Name != ip.name {
+		for _, o := range s.st.primaryIPs {
+			if o.name == req.Name {
+				writeError(w, errUnique("name", "primary IP name is already used"))
+				return
+			}
+		}
+		ip.name = req.Name
+	}
+	if req.Labels != nil {
+		ip.labels = cloneLabels(*req.Labels)
+	}
+	if req.AutoDelete != nil {
+		ip.autoDelete = *req.AutoDelete
+	}
+	writeJSON(w, 200, schema.PrimaryIPUpdateResponse{PrimaryIP: ip.schema()})
+}
+
+func (s *Sim) deletePrimaryIP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ip := s.primaryIPFromPath(w, r)
+	if ip == nil {
+		return
+	}
+	if ip.protDelete {
+		writeError(w, errProtected("primary IP"))
+		return
+	}
+	if ip.assignee != 0 {
+		if srv := s.st.servers[ip.assignee]; srv != nil && srv.status != "off" {
+			writeError(w, &apiError{status: 422, code: "server_not_stopped", message: "the assigned server must be stopped to delete its primary IP"})
+			return
+		} else if srv != nil {
+			s.unassignPrimaryIP(ip, srv)
+		}
+	}
+	delete(s.st.primaryIPs, ip.id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) unassignPrimaryIP(ip *primaryIP, srv *server) {
+	ip.assignee = 0
+	if srv.ipv4 == ip.id {
+		srv.ipv4 = 0
+		if s.hosts != nil {
+			s.hosts.stop(srv.id)
+		}
+		srv.loopback = ""
+	}
+	if srv.ipv6 == ip.id {
+		srv.ipv6 = 0
+	}
+}
+
+func primaryIPAction[T any](s *Sim, do func(r *http.Request, ip *primaryIP, req *T) (*action, *apiError)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := new(T)
+		if e := decode(r, req); e != nil {
+			writeError(w, e)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ip := s.primaryIPFromPath(w, r)
+		if ip == nil {
+			return
+		}
+		a, e := do(r, ip, req)
+		if e != nil {
+			writeError(w, e)
+			return
+		}
+		writeJSON(w, 201, actionResponse{s.actionJSON(a, time.Now())})
+	}
+}
+
+func (s *Sim) routesPrimaryIPActions() {
+	s.handle("POST /v1/primary_ips/{id}/actions/assign", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionAssignRequest) (*action, *apiError) {
+		srv := s.st.servers[req.AssigneeID]
+		switch {
+		case req.AssigneeType != "server":
+			return nil, errField("assignee_type", "must be server")
+		case srv == nil:
+			return nil, errField("assignee_id", "server not found")
+		case ip.assignee != 0:
+			return nil, &apiError{status: 422, code: "primary_ip_assigned", message: "primary IP is already assigned"}
+		case srv.status != "off":
+			return nil, &apiError{status: 422, code: "server_not_stopped", message: "server must be stopped"}
+		case srv.location.Name != ip.location.Name:
+			return nil, &apiError{status: 422, code: "primary_ip_datacenter_mismatch", message: "primary IP and server are in different locations"}
+		case (ip.typ == "ipv4" && srv.ipv4 != 0) || (ip.typ == "ipv6" && srv.ipv6 != 0):
+			return nil, &apiError{status: 422, code: "server_has_ipv4", message: "server already has a primary IP of this type"}
+		}
+		s.assignPrimaryIP(ip, srv)
+		return s.startAction(r, "assign_primary_ip", nil, ref("primary_ip", ip.id), ref("server", srv.id)), nil
+	}))
+	s.handle("POST /v1/primary_ips/{id}/actions/unassign", primaryIPAction(s, func(r *http.Request, ip *primaryIP, _ *struct{}) (*action, *apiError) {
+		srv := s.st.servers[ip.assignee]
+		if srv == nil {
+			return nil, &apiError{status: 422, code: "primary_ip_not_assigned", message: "primary IP is not assigned"}
+		}
+		if srv.status != "off" {
+			return nil, &apiError{status: 422, code: "server_not_stopped", message: "server must be stopped"}
+		}
+		s.unassignPrimaryIP(ip, srv)
+		return s.startAction(r, "unassign_primary_ip", nil, ref("primary_ip", ip.id), ref("server", srv.id)), nil
+	}))
+	s.handle("POST /v1/primary_ips/{id}/actions/change_protection", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeProtectionRequest) (*action, *apiError) {
+		ip.protDelete = req.Delete
+		return s.startAction(r, "change_protection", nil, ref("primary_ip", ip.id)), nil
+	}))
+	s.handle("POST /v1/primary_ips/{id}/actions/change_dns_ptr", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeDNSPtrRequest) (*action, *apiError) {
+		if req.IP == "" {
+			return nil, errField("ip", "is required")
+		}
+		if ip.dns == nil {
+			ip.dns = map[string]string{}
+		}
+		if req.DNSPtr == nil {
+			delete(ip.dns, req.IP)
+		} else {
+			ip.dns[req.IP] = *req.DNSPtr
+		}
+		return s.startAction(r, "change_dns_ptr", nil, ref("primary_ip", ip.id)), nil
+	}))
+}

@@ -1,0 +1,114 @@
+package hcloudsim
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// handle registers a /v1 route. Every request first finishes the actions due.
+func (s *Sim) handle(pattern string, h http.HandlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.advance(time.Now(), true)
+		s.mu.Unlock()
+		h(w, r)
+	})
+}
+
+// emptyLists are the collections `hcloud all list` and others read that the
+// simulator does not model: they answer empty lists.
+var emptyLists = []string{"isos", "load_balancers", "load_balancer_types", "floating_ips", "certificates", "zones", "storage_boxes", "storage_box_types"}
+
+func (s *Sim) routes() {
+	s.handle("GET /v1/locations", s.listLocations)
+	s.handle("GET /v1/locations/{id}", s.getLocation)
+	s.handle("GET /v1/datacenters", s.listDatacenters)
+	s.handle("GET /v1/datacenters/{id}", s.getDatacenter)
+	s.handle("GET /v1/server_types", s.listServerTypes)
+	s.handle("GET /v1/server_types/{id}", s.getServerType)
+	s.handle("GET /v1/images", s.listImages)
+	s.handle("GET /v1/images/{id}", s.getImage)
+	s.handle("GET /v1/pricing", s.getPricing)
+
+	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) { s.listActions(w, r, nil) })
+	s.handle("GET /v1/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) { s.getAction(w, r, nil) })
+
+	s.handle("GET /v1/ssh_keys", s.listSSHKeys)
+	s.handle("POST /v1/ssh_keys", s.createSSHKey)
+	s.handle("GET /v1/ssh_keys/{id}", s.getSSHKey)
+	s.handle("PUT /v1/ssh_keys/{id}", s.updateSSHKey)
+	s.handle("DELETE /v1/ssh_keys/{id}", s.deleteSSHKey)
+
+	s.handle("GET /v1/servers", s.listServers)
+	s.handle("POST /v1/servers", s.createServer)
+	s.handle("GET /v1/servers/{id}", s.getServer)
+	s.handle("PUT /v1/servers/{id}", s.updateServer)
+	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
+	s.routesServerActions()
+
+	s.handle("GET /v1/firewalls", s.listFirewalls)
+	s.handle("POST /v1/firewalls", s.createFirewall)
+	s.handle("GET /v1/firewalls/{id}", s.getFirewall)
+	s.handle("PUT /v1/firewalls/{id}", s.updateFirewall)
+	s.handle("DELETE /v1/firewalls/{id}", s.deleteFirewall)
+	s.routesFirewallActions()
+
+	s.handle("GET /v1/primary_ips", s.listPrimaryIPs)
+	s.handle("POST /v1/primary_ips", s.createPrimaryIP)
+	s.handle("GET /v1/primary_ips/{id}", s.getPrimaryIP)
+	s.handle("PUT /v1/primary_ips/{id}", s.updatePrimaryIP)
+	s.handle("DELETE /v1/primary_ips/{id}", s.deletePrimaryIP)
+	s.routesPrimaryIPActions()
+
+	s.handle("GET /v1/volumes", s.listVolumes)
+	s.handle("POST /v1/volumes", s.createVolume)
+	s.handle("GET /v1/volumes/{id}", s.getVolume)
+	s.handle("PUT /v1/volumes/{id}", s.updateVolume)
+	s.handle("DELETE /v1/volumes/{id}", s.deleteVolume)
+	s.routesVolumeActions()
+
+	s.handle("GET /v1/networks", s.listNetworks)
+	s.handle("POST /v1/networks", s.createNetwork)
+	s.handle("GET /v1/networks/{id}", s.getNetwork)
+	s.handle("PUT /v1/networks/{id}", s.updateNetwork)
+	s.handle("DELETE /v1/networks/{id}", s.deleteNetwork)
+	s.routesNetworkActions()
+
+	s.handle("GET /v1/placement_groups", s.listPlacementGroups)
+	s.handle("POST /v1/placement_groups", s.createPlacementGroup)
+	s.handle("GET /v1/placement_groups/{id}", s.getPlacementGroup)
+	s.handle("PUT /v1/placement_groups/{id}", s.updatePlacementGroup)
+	s.handle("DELETE /v1/placement_groups/{id}", s.deletePlacementGroup)
+
+	for _, kind := range []struct{ path, typ string }{
+		{"servers", "server"}, {"firewalls", "firewall"}, {"primary_ips", "primary_ip"}, {"volumes", "volume"}, {"networks", "network"},
+	} {
+		list, get, listOne, getOne := s.resourceActions(kind.typ)
+		s.handle("GET /v1/"+kind.path+"/actions", list)
+		s.handle("GET /v1/"+kind.path+"/actions/{action_id}", get)
+		// "{id}/actions" would conflict with "actions/{action_id}" in
+		// ServeMux; "{id}/{sub}" is less specific than the latter.
+		s.handle("GET /v1/"+kind.path+"/{id}/{sub}", func(w http.ResponseWriter, r *http.Request) {
+			if r.PathValue("sub") != "actions" {
+				writeError(w, errNotFound("route"))
+				return
+			}
+			listOne(w, r)
+		})
+		s.handle("GET /v1/"+kind.path+"/{id}/actions/{action_id}", getOne)
+	}
+
+	for _, key := range emptyLists {
+		s.handle("GET /v1/"+key, func(w http.ResponseWriter, r *http.Request) {
+			if _, e := parseListFilter(r); e != nil {
+				writeError(w, e)
+				return
+			}
+			s.writeList(w, r, key, nil, listSpec{sortFields: []string{"id", "name", "created"}})
+		})
+		s.handle("GET /v1/"+key+"/{id}", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, errNotFound(strings.TrimSuffix(key, "s")))
+		})
+	}
+}
