@@ -211,6 +211,7 @@ func (c *checker) url(path, value, example string) {
 
 func (c *checker) sshKeys() map[string]bool {
 	names := map[string]bool{}
+	keys := map[string]string{} // key material → the entry that declared it
 	for i, k := range c.f.SSHKeys {
 		p := fmt.Sprintf("ssh_keys[%d]", i)
 		if c.required(p+".name", k.Name, "name: dev") {
@@ -228,9 +229,16 @@ func (c *checker) sshKeys() map[string]bool {
 		case strings.Contains(k.PublicKey, "PRIVATE KEY"):
 			c.add(p+".public_key", "this is a private key: remove it from the file (and consider it exposed); paste the .pub file's line instead")
 		case k.PublicKey != "":
-			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey)); err != nil {
+			pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey))
+			if err != nil {
 				c.add(p+".public_key", "not an OpenSSH public key: paste the one line of your .pub file, e.g. \"ssh-ed25519 AAAA... you@host\"")
+				break
 			}
+			material := string(pub.Marshal())
+			if other, dup := keys[material]; dup {
+				c.add(p+".public_key", "the same key as %s: Hetzner accepts each public key once per project; declare it once", other)
+			}
+			keys[material] = p
 		case strings.HasSuffix(k.PublicKeyFile, "id_ed25519") || strings.HasSuffix(k.PublicKeyFile, "id_rsa") || strings.HasSuffix(k.PublicKeyFile, "id_ecdsa"):
 			c.add(p+".public_key_file", "%q looks like a private key: use the public key, %s.pub", k.PublicKeyFile, k.PublicKeyFile)
 		}
