@@ -154,7 +154,7 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file is empty: a fleet.yaml starts with version: 1"}
 		}
-		return nil, syntaxProblem(name, err)
+		return nil, syntaxProblem(name, data, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file holds no document: a fleet.yaml starts with version: 1"}
@@ -164,7 +164,7 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 	switch err := dec.Decode(&second); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, syntaxProblem(name, err)
+		return nil, syntaxProblem(name, data, err)
 	default:
 		pos := nodePos(&second)
 		if len(second.Content) > 0 {
@@ -210,7 +210,8 @@ func findAlias(n *yaml.Node, path string, depth int) (*yaml.Node, string) {
 // syntaxHints add a likely fix to the YAML parser's terse messages.
 var syntaxHints = []struct{ contains, hint string }{
 	{"mapping values are not allowed", "check the indentation of this line against the one above, or quote a value that contains \": \""},
-	{"did not find expected key", "check the indentation of this line against the one above"},
+	{"did not find expected key", "check the indentation of the fields that follow"},
+	{"did not find expected '-' indicator", "check the indentation of the items and fields of this list"},
 	{"tab character", "indent with spaces, not tabs"},
 	{"unexpected end of stream", "is a quote or bracket left open?"},
 	{"did not find expected ',' or ']'", "is a [ list ] left open?"},
@@ -218,11 +219,16 @@ var syntaxHints = []struct{ contains, hint string }{
 	{"found character that cannot start any token", "quote values that begin with @ or `, and indent with spaces"},
 }
 
-func syntaxProblem(name string, err error) *Problem {
+func syntaxProblem(name string, data []byte, err error) *Problem {
 	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
 	if m := yamlErrorLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if strings.HasPrefix(msg, "did not find expected") {
+			// The parser (unlike the scanner) reports the line of the
+			// collection it was reading counting from 0.
+			line++
+		}
 	}
 	for _, h := range syntaxHints {
 		if strings.Contains(msg, h.contains) {
@@ -230,7 +236,46 @@ func syntaxProblem(name string, err error) *Problem {
 			break
 		}
 	}
-	return &Problem{File: name, Pos: Pos{line, 1}, Message: "YAML syntax error: " + msg}
+	col := syntaxColumn(data, line, msg)
+	if strings.Contains(msg, "tab character") && col == 0 {
+		// The parser reports the line before the tab it stumbled on.
+		line++
+		col = syntaxColumn(data, line, msg)
+	}
+	return &Problem{File: name, Pos: Pos{line, max(col, 1)}, Message: "YAML syntax error: " + msg}
+}
+
+// syntaxColumn guesses the column of a syntax error on line, which the YAML
+// parser does not report: the tab, the colon or the quote it complains
+// about, else the line's first character; 0 for a tab error without a tab.
+func syntaxColumn(data []byte, line int, msg string) int {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	text := string(lines[line-1])
+	at := -1
+	switch {
+	case strings.Contains(msg, "tab character"):
+		if at = strings.IndexByte(text, '\t'); at < 0 {
+			return 0
+		}
+	case strings.Contains(msg, "mapping values are not allowed"):
+		at = strings.Index(text, ": ")
+		if at < 0 && strings.HasSuffix(text, ":") {
+			at = len(text) - 1
+		}
+	case strings.Contains(msg, "unexpected end of stream"):
+		at = strings.IndexAny(text, "\"'[{")
+	case strings.Contains(msg, "expected ',' or ']'"):
+		at = strings.IndexByte(text, '[')
+	case strings.Contains(msg, "expected ',' or '}'"):
+		at = strings.IndexByte(text, '{')
+	}
+	if at < 0 {
+		at = len(text) - len(strings.TrimLeft(text, " \t"))
+	}
+	return utf8.RuneCountInString(text[:at]) + 1
 }
 
 func nodePos(n *yaml.Node) Pos {

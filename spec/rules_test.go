@@ -236,3 +236,26 @@ func FuzzParse(f *testing.F) {
 		_ = fleet.Pos("gitlab_runner.runners[0].autoscaler.policy[0].idle_time")
 	})
 }
+
+func TestSyntaxColumn(t *testing.T) {
+	t.Parallel()
+	data := []byte("a: 1\n\tb: 2\nc: [x\n  d: e: f\n  \"open\n")
+	for _, tc := range []struct {
+		line int
+		msg  string
+		want int
+	}{
+		{2, "found a tab character that violates indentation", 1},
+		{1, "found a tab character that violates indentation", 0},
+		{3, "did not find expected ',' or ']'", 4},
+		{4, "mapping values are not allowed in this context", 4},
+		{5, "found unexpected end of stream", 3},
+		{5, "something else", 3},
+		{99, "something else", 1},
+		{0, "something else", 1},
+	} {
+		if got := syntaxColumn(data, tc.line, tc.msg); got != tc.want {
+			t.Errorf("syntaxColumn(line %d, %q) = %d, want %d", tc.line, tc.msg, got, tc.want)
+		}
+	}
+}
