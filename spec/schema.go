@@ -155,7 +155,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Autoscaler.plugin":                         {Description: "fleetctl (fleetctl itself is the fleeting plugin and reads instances from this file) or hetznercloud/fleeting-plugin-hetzner:<tag> (the upstream plugin, configured through plugin_config).", Default: PluginFleetctl, Pattern: pluginPattern, Becomes: "plugin (/usr/local/bin/fleetctl for fleetctl)"},
 	"Autoscaler.capacity_per_instance":          {Description: "Jobs one instance runs at once.", Required: true, Minimum: num(1), Becomes: "capacity_per_instance"},
 	"Autoscaler.max_use_count":                  {Description: "Jobs an instance runs before it is deleted; 0 is unlimited. Written as given, also 0.", Minimum: num(0), Becomes: "max_use_count"},
-	"Autoscaler.max_instances":                  {Description: "Most instances this runner creates.", Required: true, Minimum: num(0), Becomes: "max_instances"},
+	"Autoscaler.max_instances":                  {Description: "Most instances this runner has at once, in any state; 0 is unlimited. Required, so that the number of servers (and the bill) has a bound only when you say so.", Required: true, Minimum: num(0), Becomes: "max_instances"},
 	"Autoscaler.instance_ready_command":         {Description: "Command run on a new instance; it is used once this succeeds, e.g. cloud-init status --wait || test $? -eq 2.", Becomes: "instance_ready_command"},
 	"Autoscaler.instance_acquire_timeout":       {Description: "Go duration: how long to wait for an instance.", Pattern: durationPattern, Becomes: "instance_acquire_timeout"},
 	"Autoscaler.update_interval":                {Description: "Go duration between instance updates.", Pattern: durationPattern, Becomes: "update_interval"},
