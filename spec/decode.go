@@ -112,6 +112,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.Map:
 		d.decodeStringMap(n, path, v)
 	case reflect.String:
+		if strings.HasSuffix(path, ".user_data") && n.Kind != yaml.ScalarNode {
+			d.fail(n, path, "must be a string, not %s: write user_data: | and indent the cloud-config below it, so that it passes through byte for byte", describe(n, false))
+			return
+		}
 		if s, ok := d.scalar(n, path, "!!str", "a string"); ok {
 			v.SetString(s)
 		}

@@ -89,6 +89,12 @@ func (c *checker) duration(path string, d Duration) {
 	}
 	v, err := d.Value()
 	if err != nil {
+		if days, ok := strings.CutSuffix(string(d), "d"); ok {
+			if n, err := strconv.Atoi(days); err == nil {
+				c.add(path, "%q is not a Go duration: there is no unit d; write \"%dh\"", string(d), n*24)
+				return
+			}
+		}
 		c.add(path, "%q is not a Go duration: write a number with a unit, such as \"30s\", \"10m\" or \"1h30m\"", string(d))
 		return
 	}
