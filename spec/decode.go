@@ -26,6 +26,8 @@ type decoder struct {
 	// badPaths are the paths with a decode problem; validation problems at
 	// or under them are noise and are dropped.
 	badPaths []string
+	// truncated is set when problems past maxProblems were dropped.
+	truncated bool
 }
 
 var (
@@ -40,14 +42,11 @@ const maxProblems = 50
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if d.full() {
+		d.truncated = true
 		return
 	}
 	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: capMessage(fmt.Sprintf(format, args...))})
 	d.badPaths = append(d.badPaths, path)
-	if d.full() {
-		d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path,
-			Message: fmt.Sprintf("stopped after %d problems: fix these first", maxProblems)})
-	}
 }
 
 func (d *decoder) full() bool { return len(d.problems) >= maxProblems }
@@ -75,6 +74,7 @@ func isUnder(path, parent string) bool {
 
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	if d.full() {
+		d.truncated = true
 		return
 	}
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
@@ -371,7 +371,11 @@ func (d *decoder) decodeStringMap(n *yaml.Node, path string, v reflect.Value) {
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if d.full() {
+			d.truncated = true
+			break
+		}
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {
@@ -433,7 +437,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if d.full() {
+			d.truncated = true
+			break
+		}
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {

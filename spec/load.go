@@ -43,15 +43,12 @@ func Load(path string) (*Fleet, error) {
 }
 
 func tooLarge(name string, size int64) Problem {
-	more := ""
-	if size > MaxFileSize {
-		more = fmt.Sprintf("%d bytes; ", size)
-	}
+	what := fmt.Sprintf("%d bytes", size)
 	if size == MaxFileSize+1 {
-		more = "more than 1 MiB; "
+		what = "larger than that" // read only up to the limit
 	}
-	return Problem{File: name, Message: fmt.Sprintf(
-		"file is %sfleet.yaml is limited to %d bytes (1 MiB): is this the right file?", more, MaxFileSize)}
+	return Problem{File: name, Pos: Pos{1, 1}, Message: fmt.Sprintf(
+		"fleet.yaml is limited to %d bytes (1 MiB) and this file is %s: is this the right file?", MaxFileSize, what)}
 }
 
 // Parse decodes a fleet.yaml strictly, applies defaults and validates it.
@@ -83,22 +80,27 @@ func Parse(name string, data []byte) (*Fleet, error) {
 			"unsupported version %d: this fleetctl reads version: 1; use the fleetctl release that matches the file", f.Version)}}
 	}
 	f.applyDefaults()
-	problems := d.problems
+	problems, truncated := d.problems, d.truncated
 	if !d.full() {
 		for _, vp := range f.validate() {
-			if len(problems) >= maxProblems {
-				break
-			}
 			if !d.coveredByDecodeProblem(vp.Path) {
 				problems = append(problems, vp)
 			}
 		}
 	}
-	if len(problems) > 0 {
-		sortProblems(problems)
-		return nil, Problems(problems)
+	if len(problems) == 0 {
+		return f, nil
 	}
-	return f, nil
+	sortProblems(problems)
+	if len(problems) > maxProblems {
+		problems, truncated = problems[:maxProblems], true
+	}
+	if truncated {
+		last := problems[len(problems)-1]
+		problems = append(problems, Problem{File: name, Pos: last.Pos, Path: last.Path,
+			Message: fmt.Sprintf("stopped after %d problems: fix these first", maxProblems)})
+	}
+	return nil, Problems(problems)
 }
 
 // MaxLines bounds the lines (and, for one-line flow style, the commas) of a
