@@ -584,7 +584,7 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 				c.add(cp+".username", "required with use_static_credentials: write username: root")
 			}
 			if cc.KeyPath == "" {
-				c.add(cp+".key_path", "required with use_static_credentials: write key_path: /root/.ssh/id_ed25519 (a private key on the manager)")
+				c.add(cp+".key_path", "required with use_static_credentials: write key_path: /etc/gitlab-runner/instance_ed25519 (a private key on the manager)")
 			}
 		}
 		if cc.KeyPath != "" && !path.IsAbs(cc.KeyPath) {
