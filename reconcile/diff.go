@@ -68,7 +68,6 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 					p.Errors = append(p.Errors, unownedError(addr, "an SSH key", dk.Name, d.Fleet))
 					continue
 				}
-				lk = u
 				ch := Change{Addr: addr, ID: u.ID, Before: sshKeyValues(u), After: after, Reason: "adopt: add the fleet's labels"}
 				if !samePublicKey(u.PublicKey, dk.PublicKey) {
 					p.Errors = append(p.Errors, fmt.Sprintf("%s: cannot adopt: its public key differs from fleet.yaml's", addr))
