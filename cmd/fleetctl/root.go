@@ -62,6 +62,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.AddCommand(newPlanCmd(s))
 	root.AddCommand(newApplyCmd(s))
 	root.AddCommand(newDestroyCmd(s))
+	root.AddCommand(newPluginCmd(s))
 	return root
 }
 
