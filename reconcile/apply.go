@@ -315,11 +315,20 @@ func (a *applier) wait(ctx context.Context, actions ...CloudAction) error {
 		return nil
 	}
 	started := time.Now()
+	lastShown := map[int64]time.Time{}
 	for _, act := range pending {
 		a.progressf("Waiting for %s", describeAction(act))
+		lastShown[act.ID] = started
 	}
 	return a.opts.Cloud.WaitFor(ctx, func(u CloudAction) {
 		switch u.Status {
+		case ActionRunning:
+			// Long actions (a server's create takes tens of seconds)
+			// show their progress every few seconds, for CI logs.
+			if time.Since(lastShown[u.ID]) >= progressEvery {
+				lastShown[u.ID] = time.Now()
+				a.progressf("Waiting for %s ... %d%% (%s)", describeAction(u), u.Progress, time.Since(started).Round(time.Second))
+			}
 		case ActionSuccess:
 			a.progressf("Waiting for %s ... done (%s)", describeAction(u), time.Since(started).Round(100*time.Millisecond))
 		case ActionError:
@@ -327,6 +336,9 @@ func (a *applier) wait(ctx context.Context, actions ...CloudAction) error {
 		}
 	}, pending...)
 }
+
+// progressEvery is how often a running action's progress is shown.
+const progressEvery = 5 * time.Second
 
 func describeAction(act CloudAction) string {
 	if len(act.Resources) == 0 {

@@ -68,7 +68,6 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 					p.Errors = append(p.Errors, unownedError(addr, "an SSH key", dk.Name, d.Fleet))
 					continue
 				}
-				lk = u
 				ch := Change{Addr: addr, ID: u.ID, Before: sshKeyValues(u), After: after, Reason: "adopt: add the fleet's labels"}
 				if !samePublicKey(u.PublicKey, dk.PublicKey) {
 					p.Errors = append(p.Errors, fmt.Sprintf("%s: cannot adopt: its public key differs from fleet.yaml's", addr))
@@ -248,7 +247,9 @@ func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 	after["ipv4"], after["ssh_host_key"] = lm.IPv4, lm.Labels[LabelSSHHostKey]
 	ch := Change{Addr: addr, ID: lm.ID, Before: serverValues(*lm, m), After: after}
 	var forces, reasons []string
-	if lm.Image != m.Image {
+	// Hetzner returns no image for a server whose image was deleted since:
+	// that is no change of fleet.yaml's.
+	if lm.Image != "" && lm.Image != m.Image {
 		forces, reasons = append(forces, "image"), append(reasons, "image changed: Hetzner rebuilds a server's disk only by replacing it")
 	}
 	if lm.Location != m.Location {

@@ -136,6 +136,7 @@ func TestDiff(t *testing.T) {
 				"hcloud_server.runner-manager": "delete-then-create disable_protection,delete,create,change_protection",
 				AddrBinary:                     "create write,restart_gitlab_runner", AddrConfigTOML: "create write,restart_gitlab_runner",
 			})},
+		{name: "an image Hetzner no longer lists is no change", live: func(l *Live) { l.Servers[0].Image = "" }, want: clean},
 		{name: "user_data change replaces", desired: func(d *Desired) { d.Manager.Labels[LabelUserData] = "ud2" },
 			want: with(map[Addr]string{
 				"hcloud_server.runner-manager": "delete-then-create disable_protection,delete,create,change_protection",

@@ -3,10 +3,12 @@
 //
 // The flow is the one Terraform made familiar, with Flux's ownership model:
 //
-//	desired := Desired(fleet)           // from the spec, no I/O
-//	live, _ := ReadLive(ctx, cloud, …)  // one label-filtered list per kind, files over SFTP
-//	plan := Diff(desired, live)         // pure
-//	res, err := Apply(ctx, plan, …)     // executes the plan, never diffs again
+//	desired, _ := NewDesired(fleet, opts)      // from the spec: keys read, config.toml rendered
+//	live, _ := ReadLive(ctx, cloud, desired, …) // one label-filtered list per kind, files over SFTP
+//	plan := Diff(desired, live, adopt)          // pure
+//	done, err := Apply(ctx, plan, …)            // executes the plan's steps, never diffs again
+//
+// Session wires these together for the commands. planview renders a Plan.
 //
 // Ownership is labels: every resource fleetctl creates carries
 // fleetctl.io/fleet=<name> and a fleetctl.io/role. Nothing without the fleet

@@ -57,7 +57,17 @@ type ReadOptions struct {
 // then, only for desired resources missing from those lists, a lookup by
 // name to find unlabelled namesakes, then the manager's files over SSH.
 func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live, error) {
-	sel := spec.LabelFleet + "=" + d.Fleet
+	l, err := ListOwned(ctx, c, d.Fleet)
+	if err != nil {
+		return nil, err
+	}
+	return l, CompleteLive(ctx, c, d, l, opts)
+}
+
+// ListOwned makes the three label-filtered lists, concurrently. It needs
+// only the fleet's name, so it can run while the desired state is built.
+func ListOwned(ctx context.Context, c Cloud, fleet string) (*Live, error) {
+	sel := spec.LabelFleet + "=" + fleet
 	l := &Live{
 		UnlabelledSSHKeys:   map[string]SSHKey{},
 		UnlabelledFirewalls: map[string]Firewall{},
@@ -74,11 +84,17 @@ func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live
 	if err := errors.Join(errKeys, errFws, errSrvs); err != nil {
 		return nil, err
 	}
+	return l, nil
+}
+
+// CompleteLive adds to the lists what only the desired state tells to look
+// for: unlabelled namesakes, and the manager's files.
+func CompleteLive(ctx context.Context, c Cloud, d *Desired, l *Live, opts ReadOptions) error {
 	if err := findNamesakes(ctx, c, d, l); err != nil {
-		return nil, err
+		return err
 	}
 	readFiles(ctx, d, l, opts)
-	return l, nil
+	return nil
 }
 
 func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {

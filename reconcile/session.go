@@ -105,15 +105,29 @@ func (s *Session) Requests() int64 {
 
 // Plan reads the live state and diffs it with the desired state.
 func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
-	d, err := s.desired()
-	if err != nil {
+	// The lists need only the fleet's name: they run while the desired
+	// state is built (which reads and hashes the plugin binary).
+	type listed struct {
+		live *Live
+		err  error
+	}
+	lists := make(chan listed, 1)
+	go func() {
+		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name)
+		lists <- listed{l, err}
+	}()
+	d, derr := s.desired()
+	got := <-lists
+	if derr != nil {
+		return nil, derr
+	}
+	if got.err != nil {
+		return nil, got.err
+	}
+	if err := CompleteLive(ctx, s.Cloud, d, got.live, ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason}); err != nil {
 		return nil, err
 	}
-	live, err := ReadLive(ctx, s.Cloud, d, ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason})
-	if err != nil {
-		return nil, err
-	}
-	return Diff(d, live, adopt), nil
+	return Diff(d, got.live, adopt), nil
 }
 
 // Apply executes a plan made by this session (or a saved one that
