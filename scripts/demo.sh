@@ -97,12 +97,13 @@ sed -e "s#public_key_file: ~/.ssh/id_ed25519.pub#public_key_file: ssh/id_ed25519
 	-e "s#private_key: {file: ~/.ssh/id_ed25519}#private_key: {file: ssh/id_ed25519}#" \
 	examples/tutorial/fleet.yaml >"$work/fleet.yaml"
 if [ "$ssh_port" != 22 ]; then
-	sed -i "s#^\(    private_key: {file: ssh/id_ed25519}\)\$#\1\n    port: $ssh_port#" "$work/fleet.yaml"
+	sed -i -e "s#^\(    private_key: {file: ssh/id_ed25519}\)\$#\1\n    port: $ssh_port#" \
+		-e "s#port: \"22\"#port: \"$ssh_port\"#" "$work/fleet.yaml"
 fi
 grep -q "public_key_file: ssh/id_ed25519.pub" "$work/fleet.yaml" && grep -q "private_key: {file: ssh/id_ed25519}" "$work/fleet.yaml" ||
 	die "examples/tutorial/fleet.yaml no longer has the SSH key lines the demo replaces"
 echo "fleet.yaml = examples/tutorial/fleet.yaml with:"
-grep -nE "public_key_file|private_key|port: $ssh_port\$" "$work/fleet.yaml" | sed 's/^/  /'
+grep -nE "public_key_file|private_key|port: \"?$ssh_port\"?\$" "$work/fleet.yaml" | sed 's/^/  /'
 echo "HCLOUD_TOKEN and RUNNER_TOKEN are demo values (the demo checks that no output shows them)."
 
 heading "fleetctl validate: every check that needs no network"

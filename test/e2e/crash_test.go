@@ -43,7 +43,7 @@ var crashPoints = []killPoint{
 	{name: "change_protection in flight", stall: &fault{Method: "POST", Path: "/v1/servers/*/actions/change_protection"},
 		route: "POST /v1/servers/{id}/actions/change_protection", count: 1},
 	{name: "server create answered", route: "POST /v1/servers", count: 1},
-	{name: "connecting over SSH", stderr: "over SSH"},
+	{name: "connecting over SSH", stderr: "Connecting to runner-manager"},
 	{name: "waiting for cloud-init", stderr: "Waiting for cloud-init"},
 	{name: "uploading the fleetctl binary", stderr: "/usr/local/bin/fleetctl", delay: 30 * time.Millisecond},
 	{name: "writing the fleet.yaml copy", stderr: "/etc/fleetctl/fleet.yaml"},

@@ -333,6 +333,8 @@ func (f *fleet) writeSpec(edit func(string) string) {
 	for _, r := range []struct{ old, new string }{
 		{"public_key_file: ~/.ssh/id_ed25519.pub", "public_key_file: " + filepath.Join(f.dir, "id_ed25519.pub")},
 		{"private_key: {file: ~/.ssh/id_ed25519}", fmt.Sprintf("private_key: {file: %s}\n    port: %d", filepath.Join(f.dir, "id_ed25519"), f.sim.sshPort)},
+		// The simulator's SSH hosts listen on that port: let the firewall allow it.
+		{`port: "22"`, fmt.Sprintf("port: \"%d\"", f.sim.sshPort)},
 	} {
 		if strings.Count(text, r.old) != 1 {
 			f.t.Fatalf("examples/tutorial/fleet.yaml has %d times %q, want once", strings.Count(text, r.old), r.old)
