@@ -72,9 +72,10 @@ ls -l "$BIN/fleetctl" "$BIN/hcloudsim"
 
 heading "Start the Hetzner Cloud simulator (actions take 1 s, 20 ms latency per request)"
 # The servers' SSH hosts listen on 127.0.0.N:22, as on Hetzner, when this runs
-# as root and nothing holds port 22; otherwise on a free high port.
+# as root and no sshd holds port 22 on every address (the simulator skips an
+# address whose port is taken); otherwise on a high port.
 ssh_port=22
-if [ "$(id -u)" -ne 0 ] || (exec 3<>/dev/tcp/127.0.0.2/22) 2>/dev/null; then
+if [ "$(id -u)" -ne 0 ] || (exec 3<>/dev/tcp/127.0.0.1/22) 2>/dev/null; then
 	ssh_port=$((20000 + RANDOM % 20000))
 fi
 "$BIN/hcloudsim" --listen 127.0.0.1:0 --ssh --ssh-port "$ssh_port" --action-duration 1s --latency 20ms \
@@ -103,7 +104,9 @@ fi
 grep -q "public_key_file: ssh/id_ed25519.pub" "$work/fleet.yaml" && grep -q "private_key: {file: ssh/id_ed25519}" "$work/fleet.yaml" ||
 	die "examples/tutorial/fleet.yaml no longer has the SSH key lines the demo replaces"
 echo "fleet.yaml = examples/tutorial/fleet.yaml with:"
-grep -nE "public_key_file|private_key|port: \"?$ssh_port\"?\$" "$work/fleet.yaml" | sed 's/^/  /'
+changed="public_key_file|private_key"
+[ "$ssh_port" = 22 ] || changed="$changed|port: \"?$ssh_port\"?\$"
+grep -nE "$changed" "$work/fleet.yaml" | sed 's/^/  /'
 echo "HCLOUD_TOKEN and RUNNER_TOKEN are demo values (the demo checks that no output shows them)."
 
 heading "fleetctl validate: every check that needs no network"
