@@ -20,7 +20,7 @@ test: lint build
 	$(GO) test -race -timeout 40m ./...
 
 demo: build
-	./scripts/demo.sh
+	SKIP_BUILD=1 BIN=$(BIN) GO=$(GO) ./scripts/demo.sh
 
 clean:
 	rm -rf $(BIN)

@@ -66,7 +66,10 @@ fleetctl() {
 }
 
 heading "Build fleetctl, hcloudsim and the demo's helper"
-"$GO" build -o "$BIN/" ./cmd/fleetctl ./cmd/hcloudsim
+# make demo has just built bin/ (SKIP_BUILD=1); run by hand, build it here.
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+	"$GO" build -o "$BIN/" ./cmd/fleetctl ./cmd/hcloudsim
+fi
 "$GO" build -o "$work/fleetdemo" ./test/e2e/cmd/fleetdemo
 ls -l "$BIN/fleetctl" "$BIN/hcloudsim"
 

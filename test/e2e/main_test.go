@@ -41,6 +41,7 @@ var binaries struct {
 	fleetctl  string
 	hcloudsim string
 	root      string // the module root
+	goTool    string // the go command that built them
 }
 
 func TestMain(m *testing.M) {
@@ -77,6 +78,7 @@ func buildBinaries(dir string) error {
 	binaries.fleetctl = filepath.Join(dir, "fleetctl")
 	binaries.hcloudsim = filepath.Join(dir, "hcloudsim")
 	binaries.root = root
+	binaries.goTool = goTool
 	return nil
 }
 
