@@ -97,12 +97,26 @@ func TestApplyKilledConverges(t *testing.T) {
 	}
 }
 
-// killAndConverge runs one round on a fresh simulator and returns the fleet
-// and what apply had done when it was killed.
+// killAndConverge runs one round on a fresh simulator: apply from empty
+// killed at point, then apply to completion. It returns the fleet and what
+// apply had done when it was killed.
 func killAndConverge(t *testing.T, point killPoint) (*fleet, string) {
 	ctx := context.Background()
 	sim := startSimulator(t, simOptions{actionDuration: 200 * time.Millisecond})
 	f := newFleet(t, sim, nil)
+	seen := f.killApply(t, point)
+	if r := f.fleetctl(ctx, "apply"); r.code != 0 {
+		t.Fatalf("apply after the kill (%s) failed: %s", seen, r)
+	}
+	f.checkConverged(ctx)
+	return f, seen
+}
+
+// killApply runs apply and kills it at point; it returns what apply had
+// done by then, as the simulator and apply's stderr saw it.
+func (f *fleet) killApply(t *testing.T, point killPoint) string {
+	sim := f.sim
+	sim.resetStats()
 	if point.stall != nil {
 		stall := *point.stall
 		stall.Latency = "1500ms"
@@ -176,12 +190,7 @@ func killAndConverge(t *testing.T, point killPoint) (*fleet, string) {
 		st.ByRoute["GET /v1/actions"], inFlight, last)
 	f.checkNoSecrets(p.stdout.String() + p.stderrText())
 	sim.clearFaults()
-
-	if r := f.fleetctl(ctx, "apply"); r.code != 0 {
-		t.Fatalf("apply after the kill (%s) failed: %s", seen, r)
-	}
-	f.checkConverged(ctx)
-	return f, seen
+	return seen
 }
 
 // TestInterruptedWriteLeavesNoTemporaryFile: apply writes each file on the
@@ -201,5 +210,64 @@ func TestInterruptedWriteLeavesNoTemporaryFile(t *testing.T) {
 	}
 	if len(left) > 0 {
 		t.Errorf("apply killed %s, then run again: temporary files left on the manager: %v", seen, left)
+	}
+}
+
+// TestUpdateKilledConverges kills applies of changes to an applied fleet.
+// A server_type change runs shutdown, change_type and poweron one after
+// another; apply killed between any of them leaves the manager off or
+// half-changed, and the next apply finishes the change and powers it on. A
+// plugin setting change writes config.toml and then restarts gitlab-runner;
+// apply killed in between leaves a restart owed, which the next apply makes.
+func TestUpdateKilledConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a simulator and fleetctl processes per kill point")
+	}
+	serverType := func(text string) string {
+		if strings.Count(text, "server_type: cpx11") != 1 {
+			t.Fatal("tutorial fleet.yaml: want one server_type: cpx11 (the manager's)")
+		}
+		return strings.Replace(text, "server_type: cpx11", "server_type: cpx21", 1)
+	}
+	maxInstances := func(text string) string {
+		if strings.Count(text, "max_instances: 5") != 1 {
+			t.Fatal("tutorial fleet.yaml: want one max_instances: 5")
+		}
+		return strings.Replace(text, "max_instances: 5", "max_instances: 4", 1)
+	}
+	for _, tc := range []struct {
+		point       killPoint
+		edit        func(string) string
+		managerType string
+		// pluginFiles are the files whose change needs a restart: the
+		// fleet.yaml copy changes with server_type, but not in a plugin
+		// setting.
+		pluginFiles []string
+	}{
+		{killPoint{name: "shutdown requested", route: "POST /v1/servers/{id}/actions/shutdown", count: 1},
+			serverType, "cpx21", []string{"usr/local/bin/fleetctl"}},
+		{killPoint{name: "change_type in flight", stall: &fault{Method: "POST", Path: "/v1/servers/*/actions/change_type"},
+			route: "POST /v1/servers/{id}/actions/change_type", count: 1}, serverType, "cpx21", []string{"usr/local/bin/fleetctl"}},
+		{killPoint{name: "poweron requested", route: "POST /v1/servers/{id}/actions/poweron", count: 1},
+			serverType, "cpx21", []string{"usr/local/bin/fleetctl"}},
+		{killPoint{name: "plugin setting written", stderr: "/etc/gitlab-runner/config.toml", delay: 5 * time.Millisecond},
+			maxInstances, "cpx11", []string{"usr/local/bin/fleetctl", "etc/fleetctl/fleet.yaml", "etc/gitlab-runner/config.toml"}},
+		{killPoint{name: "restarting for a plugin setting", stderr: "Restarting gitlab-runner"},
+			maxInstances, "cpx11", []string{"usr/local/bin/fleetctl", "etc/fleetctl/fleet.yaml", "etc/gitlab-runner/config.toml"}},
+	} {
+		t.Run(strings.ReplaceAll(tc.point.name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			sim := startSimulator(t, simOptions{actionDuration: 200 * time.Millisecond})
+			f := newFleet(t, sim, nil)
+			f.mustExit(ctx, 0, "apply")
+			f.writeSpec(tc.edit)
+			f.managerType, f.pluginFiles = tc.managerType, tc.pluginFiles
+			seen := f.killApply(t, tc.point)
+			if r := f.fleetctl(ctx, "apply"); r.code != 0 {
+				t.Fatalf("apply after the kill (%s) failed: %s", seen, r)
+			}
+			f.checkConverged(ctx)
+		})
 	}
 }

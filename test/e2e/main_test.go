@@ -310,12 +310,18 @@ type fleet struct {
 	sim  *simulator
 	dir  string
 	path string
+	// managerType is the manager's server_type in fleet.yaml.
+	managerType string
+	// pluginFiles are the manager's files whose every change must be
+	// followed by a restart of gitlab-runner (which then restarts the plugin).
+	pluginFiles []string
 }
 
 // newFleet writes the tutorial fleet, edited by edit (may be nil), for sim.
 func newFleet(t testing.TB, sim *simulator, edit func(string) string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, sim: sim, dir: t.TempDir()}
+	f := &fleet{t: t, sim: sim, dir: t.TempDir(), managerType: "cpx11",
+		pluginFiles: []string{"usr/local/bin/fleetctl", "etc/fleetctl/fleet.yaml"}}
 	f.path = filepath.Join(f.dir, "fleet.yaml")
 	pub, priv := newSSHKey(t)
 	f.writeFile("id_ed25519", priv, 0o600)
