@@ -102,9 +102,9 @@ func (s *Sim) listPrimaryIPs(w http.ResponseWriter, r *http.Request) {
 		if !f.match(ip.name, ip.labels) || (q.Has("ip") && q.Get("ip") != ip.ip) {
 			continue
 		}
-		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, v: ip.schema()})
+		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, render: func() any { return ip.schema() }})
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "primary_ips", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 
