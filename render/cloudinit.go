@@ -151,6 +151,8 @@ apt:
 packages:
   - ca-certificates
   - gitlab-runner
+  # apply pushes files over SFTP; Debian and Ubuntu images usually ship it.
+  - openssh-sftp-server
 `, gitlabRunnerRepo, dist, gitlabRepoKeyID, gitlabRepoKeyserver)
 	return []byte(b.String()), nil
 }

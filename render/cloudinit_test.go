@@ -1,10 +1,12 @@
 package render
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -94,10 +96,23 @@ func TestManagerCloudInitParses(t *testing.T) {
 			"keyid":     "F6403F6544A38863DAA0B6E03F01618A51312F3F",
 			"keyserver": "keyserver.ubuntu.com",
 		}}},
-		"packages": []any{"ca-certificates", "gitlab-runner"},
+		"packages": []any{"ca-certificates", "gitlab-runner", "openssh-sftp-server"},
 	}
 	if d := cmp.Diff(want, doc); d != "" {
 		t.Errorf("cloud-init as YAML (-want +got):\n%s", d)
+	}
+	// sshd can use the key cloud-init writes, and it is the announced one.
+	keys := doc["ssh_keys"].(map[string]any)
+	signer, err := ssh.ParsePrivateKey([]byte(keys["ed25519_private"].(string)))
+	if err != nil {
+		t.Fatalf("ed25519_private: %v", err)
+	}
+	announced, _, _, _, err := ssh.ParseAuthorizedKey([]byte(keys["ed25519_public"].(string)))
+	if err != nil {
+		t.Fatalf("ed25519_public: %v", err)
+	}
+	if !bytes.Equal(signer.PublicKey().Marshal(), announced.Marshal()) {
+		t.Error("ed25519_public is not the public half of ed25519_private")
 	}
 }
 

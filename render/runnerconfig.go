@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -22,18 +24,7 @@ type SecretFunc func(spec.Secret) (string, error)
 // The placeholder is an ordinary TOML string, so masked output is still a
 // valid config.toml of the same shape.
 func MaskSecrets(s spec.Secret) (string, error) {
-	return "<masked: " + describeSecret(s) + ">", nil
-}
-
-func describeSecret(s spec.Secret) string {
-	switch {
-	case s.Env != "":
-		return "env " + s.Env
-	case s.File != "":
-		return "file " + s.File
-	default:
-		return "unset secret"
-	}
+	return "<masked: " + s.String() + ">", nil
 }
 
 // FieldError is a problem with one fleet.yaml field, such as a secret that
@@ -311,12 +302,19 @@ func encode(cfg *Config, long multiline) ([]byte, error) {
 		out.WriteString(line)
 	}
 	text := out.String()
-	for ph, s := range long {
+	for _, ph := range slices.Sorted(maps.Keys(long)) {
+		s := long[ph]
 		quoted := `"` + ph + `"`
 		if n := strings.Count(text, quoted); n != 1 {
 			return nil, fmt.Errorf("render config.toml: multi-line string placeholder found %d times", n)
 		}
 		text = strings.Replace(text, quoted, multilineString(s), 1)
+	}
+	// A value TOML cannot hold (invalid UTF-8) would make a file gitlab-runner
+	// refuses to start with; refuse it here instead.
+	var check map[string]any
+	if _, err := toml.Decode(text, &check); err != nil {
+		return nil, fmt.Errorf("render config.toml: a value cannot be written as TOML: %w", err)
 	}
 	return []byte(text), nil
 }

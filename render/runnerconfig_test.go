@@ -550,3 +550,41 @@ func TestRunnerConfigNoFleet(t *testing.T) {
 		t.Errorf("the secret error is not wrapped: %v", err)
 	}
 }
+
+// Whatever text fleet.yaml holds, gitlab-runner reads back exactly that text.
+func FuzzRunnerConfigRoundTrip(f *testing.F) {
+	f.Add("hetzner-docker-autoscaler", "cloud-init status --wait || test $? -eq 2", tutorialUserData, "team", "platform", "A=b")
+	f.Add(`q"uote`, "multi\nline\r\n\"\"\"", "\n", "k.example/x", "", `C=$HOME\`)
+	f.Fuzz(func(t *testing.T, name, ready, userData, labelKey, labelValue, env string) {
+		for _, s := range []string{name, ready, userData, labelKey, labelValue, env} {
+			if !utf8.ValidString(s) {
+				return // fleet.yaml is YAML, which is valid UTF-8
+			}
+		}
+		fl := tutorialFleet("hetznercloud/fleeting-plugin-hetzner:latest")
+		r := &fl.GitLabRunner.Runners[0]
+		r.Name = name
+		r.Environment = []string{env}
+		r.Autoscaler.InstanceReadyCommand = ready
+		r.Autoscaler.Instances.UserData = userData
+		r.Autoscaler.Instances.Labels = map[string]string{labelKey: labelValue}
+		out, err := RunnerConfig(fl, testSecret)
+		if err != nil {
+			t.Fatalf("render: %v", err)
+		}
+		var cfg glrConfig
+		if _, err := toml.Decode(string(out), &cfg); err != nil {
+			t.Fatalf("decode: %v\n%s", err, out)
+		}
+		got := cfg.Runners[0]
+		pc := got.Autoscaler.PluginConfig
+		want := []any{name, []string{env}, ready, userData, map[string]any{labelKey: labelValue}}
+		seen := []any{got.Name, got.Environment, got.Autoscaler.InstanceReadyCommand, pc["user_data"], pc["labels"]}
+		if userData == "" {
+			want[3] = nil
+		}
+		if d := cmp.Diff(want, seen); d != "" {
+			t.Errorf("values change on the way through config.toml (-fleet.yaml +gitlab-runner):\n%s\n%s", d, out)
+		}
+	})
+}
