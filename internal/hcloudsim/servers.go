@@ -675,7 +675,7 @@ func (s *Sim) routesServerActions() {
 		if req.UserData != nil {
 			srv.userData = *req.UserData
 		}
-		wasRunning := srv.status == "running"
+		before := srv.status
 		srv.status = "rebuilding"
 		if s.hosts != nil {
 			s.hosts.stop(srv.id)
@@ -685,10 +685,13 @@ func (s *Sim) routesServerActions() {
 			if !alive(srv) {
 				return
 			}
-			srv.image = img
-			if wasRunning || ok {
-				s.serverRunning(srv)
+			if !ok {
+				srv.status = before
+				return
 			}
+			// A rebuilt server boots from the new image.
+			srv.image = img
+			s.serverRunning(srv)
 		}, ref("server", srv.id))
 		resp := schema.ServerActionRebuildResponse{Action: s.actionJSON(a, time.Now())}
 		if len(srv.sshKeys) == 0 {
