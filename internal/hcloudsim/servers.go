@@ -687,6 +687,9 @@ func (s *Sim) routesServerActions() {
 			}
 			if !ok {
 				srv.status = before
+				if before == "running" {
+					s.serverRunning(srv)
+				}
 				return
 			}
 			// A rebuilt server boots from the new image.
