@@ -90,10 +90,15 @@ func TestActionRoutes(t *testing.T) {
 		mustErrorCode(t, get("/"+kind+"/1", nil), hcloud.ErrorCodeNotFound)
 	}
 	var actions schema.ActionListResponse
-	if err := get("/actions?status=success&sort=command:asc&sort=started:desc&per_page=5", &actions); err != nil || len(actions.Actions) != 5 {
+	if err := get("/servers/actions?status=success&sort=command:asc&sort=started:desc&per_page=3", &actions); err != nil || len(actions.Actions) != 3 {
 		t.Errorf("actions filtered: %d %v", len(actions.Actions), err)
 	}
-	mustErrorCode(t, get("/actions?status=done", nil), hcloud.ErrorCodeInvalidInput)
+	mustErrorCode(t, get("/actions", nil), "deprecated_api_endpoint")
+	actions = schema.ActionListResponse{}
+	if err := get(fmt.Sprintf("/actions?id=%d&id=%d&status=success", ip.Action.ID, nwAction.ID), &actions); err != nil || len(actions.Actions) != 2 {
+		t.Errorf("actions by id: %d %v", len(actions.Actions), err)
+	}
+	mustErrorCode(t, get("/actions?id=1&status=done", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/actions?id=x", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/servers?page=0", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/servers?status=asleep", nil), hcloud.ErrorCodeInvalidInput)
