@@ -502,7 +502,14 @@ func (s *Sim) updateServer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if s.hosts != nil {
+			// The SSH host serves DIR/servers/<name>/: move it with the name.
+			running := srv.status == "running"
+			s.hosts.stop(srv.id)
 			s.hosts.rename(srv.id, srv.name, req.Name)
+			srv.name = req.Name
+			if running {
+				s.serverRunning(srv)
+			}
 		}
 		srv.name = req.Name
 	}

@@ -49,6 +49,7 @@ type Sim struct {
 	opts       Options
 	mux        *http.ServeMux
 	patterns   []string // the /v1 routes served, as registered
+	maxActions int      // overrides maxFinishedActions in tests
 	ownedState bool
 	hosts      hostRunner
 
