@@ -265,6 +265,9 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	fw := &firewall{id: s.st.nextID("firewall"), name: req.Name, labels: cloneLabels(labels), created: now(), rules: rules}
 	s.st.firewalls[fw.id] = fw
 	actions := []schema.Action{}
+	if len(rules) > 0 {
+		actions = append(actions, s.actionJSON(s.startAction(r, "set_firewall_rules", nil, ref("firewall", fw.id)), time.Now()))
+	}
 	for _, t := range targets {
 		if slices.ContainsFunc(fw.applyTo, t.same) {
 			continue
