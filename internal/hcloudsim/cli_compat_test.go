@@ -80,3 +80,96 @@ func TestCLIFirewallCreateActions(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultDNSPtr(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ addr, want string }{
+		{"203.0.113.1", "static.1.113.0.203.clients.your-server.de"},
+		{"198.51.100.88", "static.88.100.51.198.clients.your-server.de"},
+		{"2001:db8::1", ""},
+		{"not-an-ip", ""},
+	}
+	for _, tt := range tests {
+		if got := defaultDNSPtr(tt.addr); got != tt.want {
+			t.Errorf("defaultDNSPtr(%q) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// `hcloud all list`, `primary-ip list` and `server describe` show the IPv4's
+// reverse DNS; Hetzner's default is the address reversed, as in-addr.arpa.
+func TestCLIDefaultReverseDNS(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "runner-manager"})
+	ip := srv.PublicNet.IPv4.IP.To4()
+	want := "static." + net.IPv4(ip[3], ip[2], ip[1], ip[0]).String() + ".clients.your-server.de"
+	if got := srv.PublicNet.IPv4.DNSPtr; got != want {
+		t.Errorf("server public_net.ipv4.dns_ptr = %q, want %q", got, want)
+	}
+	pip, _, err := env.client.PrimaryIP.GetByID(ctx, srv.PublicNet.IPv4.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{srv.PublicNet.IPv4.IP.String(): want}, pip.DNSPtr); diff != "" {
+		t.Errorf("primary IP dns_ptr (-want +got):\n%s", diff)
+	}
+}
+
+// `hcloud server set-rdns` posts /servers/{id}/actions/change_dns_ptr and
+// waits for the action; `server describe` then shows the new name.
+func TestCLIServerSetRDNS(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "runner-manager"})
+	v4 := srv.PublicNet.IPv4.IP.String()
+	v6 := srv.PublicNet.IPv6.Network.IP.String() + "1"
+	defaultV4 := srv.PublicNet.IPv4.DNSPtr
+
+	change := func(ip string, ptr *string) {
+		t.Helper()
+		a, _, err := env.client.Server.ChangeDNSPtr(ctx, srv, ip, ptr)
+		if err != nil {
+			t.Fatalf("change_dns_ptr %s: %v", ip, err)
+		}
+		if a.Command != "change_dns_ptr" {
+			t.Errorf("action command = %q, want change_dns_ptr", a.Command)
+		}
+		if err := env.client.Action.WaitFor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func() *hcloud.Server {
+		t.Helper()
+		got, _, err := env.client.Server.GetByID(ctx, srv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	change(v4, hcloud.Ptr("runner-manager.example.com"))
+	change(v6, hcloud.Ptr("v6.example.com"))
+	got := get()
+	if got.PublicNet.IPv4.DNSPtr != "runner-manager.example.com" {
+		t.Errorf("ipv4 dns_ptr = %q, want runner-manager.example.com", got.PublicNet.IPv4.DNSPtr)
+	}
+	if diff := cmp.Diff(map[string]string{v6: "v6.example.com"}, got.PublicNet.IPv6.DNSPtr); diff != "" {
+		t.Errorf("ipv6 dns_ptr (-want +got):\n%s", diff)
+	}
+
+	change(v4, nil)
+	change(v6, nil)
+	got = get()
+	if got.PublicNet.IPv4.DNSPtr != defaultV4 {
+		t.Errorf("ipv4 dns_ptr after reset = %q, want the default %q", got.PublicNet.IPv4.DNSPtr, defaultV4)
+	}
+	if len(got.PublicNet.IPv6.DNSPtr) != 0 {
+		t.Errorf("ipv6 dns_ptr after reset = %v, want none", got.PublicNet.IPv6.DNSPtr)
+	}
+
+	_, _, err := env.client.Server.ChangeDNSPtr(ctx, srv, "192.0.2.250", hcloud.Ptr("x.example.com"))
+	mustErrorCode(t, err, hcloud.ErrorCodeInvalidInput)
+}

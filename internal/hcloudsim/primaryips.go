@@ -28,7 +28,7 @@ func (ip *primaryIP) dnsPtr(addr string) string {
 	if p, ok := ip.dns[addr]; ok {
 		return p
 	}
-	return "static." + addr + ".clients.your-server.de"
+	return defaultDNSPtr(addr)
 }
 
 func (ip *primaryIP) schema() schema.PrimaryIP {

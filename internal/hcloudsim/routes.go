@@ -46,6 +46,7 @@ func (s *Sim) routes() {
 	s.handle("PUT /v1/servers/{id}", s.updateServer)
 	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
 	s.routesServerActions()
+	s.routesServerDNSPtr()
 
 	s.handle("GET /v1/firewalls", s.listFirewalls)
 	s.handle("POST /v1/firewalls", s.createFirewall)

@@ -91,7 +91,7 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 		out.PublicNet.IPv4 = &schema.ServerPublicNetIPv4{ID: ip.id, IP: ip.ip, DNSPtr: ip.dnsPtr(ip.ip)}
 	}
 	if ip := s.st.primaryIPs[srv.ipv6]; ip != nil {
-		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: []schema.ServerPublicNetIPv6DNSPtr{}}
+		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: ipv6DNSPtrs(ip)}
 	}
 	for _, fw := range s.firewallsOf(srv) {
 		out.PublicNet.Firewalls = append(out.PublicNet.Firewalls, schema.ServerFirewall{ID: fw, Status: "applied"})
