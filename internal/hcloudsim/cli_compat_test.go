@@ -173,3 +173,35 @@ func TestCLIServerSetRDNS(t *testing.T) {
 	_, _, err := env.client.Server.ChangeDNSPtr(ctx, srv, "192.0.2.250", hcloud.Ptr("x.example.com"))
 	mustErrorCode(t, err, hcloud.ErrorCodeInvalidInput)
 }
+
+// `hcloud network delete` on a network with servers: the API detaches them
+// (its reference: "Attached resources will be detached automatically").
+func TestCLINetworkDeleteDetachesServers(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	_, ipRange, _ := net.ParseCIDR("10.0.0.0/16")
+	_, subRange, _ := net.ParseCIDR("10.0.1.0/24")
+	nw, _, err := env.client.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "net1", IPRange: ipRange,
+		Subnets: []hcloud.NetworkSubnet{{Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: subRange}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "a", Networks: []*hcloud.Network{nw}})
+	if len(srv.PrivateNet) != 1 {
+		t.Fatalf("private nets = %d, want 1", len(srv.PrivateNet))
+	}
+	if _, err := env.client.Network.Delete(ctx, nw); err != nil {
+		t.Fatalf("delete network with a server attached: %v", err)
+	}
+	got, _, err := env.client.Server.GetByID(ctx, srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.PrivateNet) != 0 {
+		t.Errorf("server private nets after network delete = %+v, want none", got.PrivateNet)
+	}
+	if n, _, err := env.client.Network.GetByID(ctx, nw.ID); err != nil || n != nil {
+		t.Errorf("network after delete = %v, %v; want not found", n, err)
+	}
+}
