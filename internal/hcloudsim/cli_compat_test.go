@@ -205,3 +205,143 @@ func TestCLINetworkDeleteDetachesServers(t *testing.T) {
 		t.Errorf("network after delete = %v, %v; want not found", n, err)
 	}
 }
+
+// `hcloud server add-to-placement-group` / `remove-from-placement-group`:
+// only a stopped server may be added, and only to one group.
+func TestCLIServerPlacementGroupActions(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	pgRes, _, err := env.client.PlacementGroup.Create(ctx, hcloud.PlacementGroupCreateOpts{Name: "pg", Type: hcloud.PlacementGroupTypeSpread})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := pgRes.PlacementGroup
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "a"})
+
+	_, _, err = env.client.Server.AddToPlacementGroup(ctx, srv, pg)
+	mustErrorCode(t, err, hcloud.ErrorCodeServerNotStopped)
+
+	wait := func(a *hcloud.Action, _ *hcloud.Response, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.client.Action.WaitFor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait(env.client.Server.Poweroff(ctx, srv))
+	wait(env.client.Server.AddToPlacementGroup(ctx, srv, pg))
+	_, _, err = env.client.Server.AddToPlacementGroup(ctx, srv, pg)
+	mustErrorCode(t, err, "already_in_placement_group")
+
+	gotPG, _, err := env.client.PlacementGroup.GetByID(ctx, pg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]int64{srv.ID}, gotPG.Servers); diff != "" {
+		t.Errorf("placement group servers (-want +got):\n%s", diff)
+	}
+	got, _, err := env.client.Server.GetByID(ctx, srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PlacementGroup == nil || got.PlacementGroup.Name != "pg" {
+		t.Errorf("server placement group = %+v, want pg", got.PlacementGroup)
+	}
+
+	wait(env.client.Server.RemoveFromPlacementGroup(ctx, srv))
+	got, _, err = env.client.Server.GetByID(ctx, srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PlacementGroup != nil {
+		t.Errorf("server placement group after removal = %+v, want none", got.PlacementGroup)
+	}
+}
+
+// `hcloud server enable-backup` / `disable-backup`: the server's
+// backup_window (BACKUP WINDOW column, "Backup Window:" of describe).
+func TestCLIServerBackup(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "a"})
+	if srv.BackupWindow != "" {
+		t.Fatalf("backup window of a new server = %q, want none", srv.BackupWindow)
+	}
+	for _, tt := range []struct {
+		name    string
+		call    func() (*hcloud.Action, *hcloud.Response, error)
+		command string
+		want    string
+	}{
+		{"enable", func() (*hcloud.Action, *hcloud.Response, error) { return env.client.Server.EnableBackup(ctx, srv, "") }, "enable_backup", "22-02"},
+		{"disable", func() (*hcloud.Action, *hcloud.Response, error) { return env.client.Server.DisableBackup(ctx, srv) }, "disable_backup", ""},
+	} {
+		a, _, err := tt.call()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if a.Command != tt.command {
+			t.Errorf("%s: action %q, want %q", tt.name, a.Command, tt.command)
+		}
+		if err := env.client.Action.WaitFor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := env.client.Server.GetByID(ctx, srv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.BackupWindow != tt.want {
+			t.Errorf("%s: backup window = %q, want %q", tt.name, got.BackupWindow, tt.want)
+		}
+	}
+}
+
+// `hcloud server change-alias-ips` replaces the aliases of one network.
+func TestCLIServerChangeAliasIPs(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	_, ipRange, _ := net.ParseCIDR("10.0.0.0/16")
+	_, subRange, _ := net.ParseCIDR("10.0.1.0/24")
+	nw, _, err := env.client.Network.Create(ctx, hcloud.NetworkCreateOpts{Name: "net1", IPRange: ipRange,
+		Subnets: []hcloud.NetworkSubnet{{Type: hcloud.NetworkSubnetTypeCloud, NetworkZone: hcloud.NetworkZoneEUCentral, IPRange: subRange}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := createServer(t, env, hcloud.ServerCreateOpts{Name: "a", Networks: []*hcloud.Network{nw}})
+	b := createServer(t, env, hcloud.ServerCreateOpts{Name: "b"})
+
+	change := func(srv *hcloud.Server, aliases ...string) error {
+		var ips []net.IP
+		for _, s := range aliases {
+			ips = append(ips, net.ParseIP(s))
+		}
+		act, _, err := env.client.Server.ChangeAliasIPs(ctx, srv, hcloud.ServerChangeAliasIPsOpts{Network: nw, AliasIPs: ips})
+		if err != nil {
+			return err
+		}
+		return env.client.Action.WaitFor(ctx, act)
+	}
+	if err := change(a, "10.0.1.10", "10.0.1.11"); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := env.client.Server.GetByID(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aliases []string
+	for _, ip := range got.PrivateNet[0].Aliases {
+		aliases = append(aliases, ip.String())
+	}
+	if diff := cmp.Diff([]string{"10.0.1.10", "10.0.1.11"}, aliases); diff != "" {
+		t.Errorf("alias IPs (-want +got):\n%s", diff)
+	}
+
+	mustErrorCode(t, change(a, "10.9.9.9"), hcloud.ErrorCodeInvalidInput)
+	mustErrorCode(t, change(a, got.PrivateNet[0].IP.String()), hcloud.ErrorCodeIPNotAvailable)
+	mustErrorCode(t, change(b, "10.0.1.20"), hcloud.ErrorCodeServerNotAttachedToNetwork)
+}

@@ -34,6 +34,9 @@ type server struct {
 	directFirewalls []int64
 	// loopback is the address of the server's SSH host (SSH mode).
 	loopback string
+
+	// backupWindow is set while backups are enabled.
+	backupWindow string
 }
 
 type privateNet struct {
@@ -74,6 +77,10 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 	}}
 	if out.Volumes == nil {
 		out.Volumes = []int64{}
+	}
+	if srv.backupWindow != "" {
+		window := srv.backupWindow
+		out.BackupWindow = &window
 	}
 	for _, pn := range srv.privateNets {
 		aliases := slices.Clone(pn.aliasIPs)
