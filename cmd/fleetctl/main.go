@@ -8,9 +8,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/fleetctl/fleetctl/plugin"
 )
 
 func main() {
+	// gitlab-runner starts its fleeting plugin bare, with the handshake
+	// cookie in the environment: serve before any flag parsing or output.
+	if plugin.Requested() {
+		plugin.Serve()
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	stop()

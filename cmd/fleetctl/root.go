@@ -59,6 +59,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.AddCommand(newCmdRender(s, nil))
 	root.AddCommand(newCmdSchema(s, nil))
 	root.AddCommand(newVersionCmd(s))
+	root.AddCommand(newPluginCmd(s))
 	return root
 }
 

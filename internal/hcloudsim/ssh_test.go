@@ -1,5 +1,3 @@
-//go:build sshhost
-
 package hcloudsim
 
 import (

@@ -161,12 +161,14 @@ func WaitReady(ctx context.Context, cfg Config, interval time.Duration) (*Client
 		switch {
 		case err == nil:
 			return client, nil
+		case errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrAuthFailed):
+			return nil, err
 		case contextEnded(ctx) != nil:
 			if lastErr == nil {
 				return nil, err
 			}
 			return nil, fmt.Errorf("ssh %s: waiting for SSH: %w (last attempt: %w)", cfg.Addr, contextEnded(ctx), lastErr)
-		case errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrAuthFailed) || !retryable(err):
+		case !retryable(err):
 			return nil, err
 		}
 		lastErr = err

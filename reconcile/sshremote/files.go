@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -69,8 +70,9 @@ func (c *Client) readFile(p string) ([]byte, fs.FileMode, error) {
 // it) and renamed over p with posix-rename@openssh.com (remove and rename
 // only on servers without it). The new file's mtime is the server's time of
 // the write, and always later than the replaced file's, so gitlab-runner
-// notices the change. On any
-// error the temporary file is removed and p is left as it was.
+// notices the change. On any error the temporary file is removed and p is
+// left as it was; temporary files of p that a killed writer left behind are
+// removed by the next successful write.
 func (c *Client) WriteFile(ctx context.Context, p string, data []byte, mode fs.FileMode) error {
 	if !path.IsAbs(p) || path.Clean(p) != p || p == "/" {
 		return fmt.Errorf("write %s: not a clean absolute file path", p)
@@ -88,6 +90,11 @@ func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p, err)
 	}
+	return writeFileOver(client, p, data, mode)
+}
+
+// writeFileOver is WriteFile on an SFTP session.
+func writeFileOver(client *sftp.Client, p string, data []byte, mode fs.FileMode) error {
 	dir := path.Dir(p)
 	if err := mkdirAll(client, dir); err != nil {
 		return fmt.Errorf("write %s: create directory: %w", p, err)
@@ -95,7 +102,7 @@ func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
 
 	suffix := make([]byte, 8)
 	rand.Read(suffix)
-	tmp := path.Join(dir, "."+path.Base(p)+".tmp-"+hex.EncodeToString(suffix))
+	tmp := path.Join(dir, tempPrefix(p)+hex.EncodeToString(suffix))
 	if err := writeTemp(client, tmp, data, mode); err != nil {
 		client.Remove(tmp)
 		return fmt.Errorf("write %s: %w", p, err)
@@ -108,7 +115,38 @@ func (c *Client) writeFile(p string, data []byte, mode fs.FileMode) error {
 		client.Remove(tmp)
 		return fmt.Errorf("write %s: rename into place: %w", p, err)
 	}
+	removeStaleTemps(client, p)
 	return nil
+}
+
+// tempPrefix is the name WriteFile's temporary files for p start with.
+func tempPrefix(p string) string {
+	return "." + path.Base(p) + ".tmp-"
+}
+
+// staleTempAge is how old a temporary file of an earlier WriteFile must be
+// before it counts as left behind by a writer that died (a killed apply, a
+// dropped connection) rather than one still writing.
+const staleTempAge = 10 * time.Minute
+
+// removeStaleTemps removes temporary files that earlier writes of p left
+// behind, best effort: they may hold secrets and are never read.
+func removeStaleTemps(client *sftp.Client, p string) {
+	dir := path.Dir(p)
+	current, err := client.Stat(p)
+	if err != nil {
+		return
+	}
+	entries, err := client.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, entry := range entries {
+		if strings.HasPrefix(entry.Name(), tempPrefix(p)) && entry.Mode().IsRegular() &&
+			entry.ModTime().Before(current.ModTime().Add(-staleTempAge)) {
+			client.Remove(path.Join(dir, entry.Name()))
+		}
+	}
 }
 
 // writeTemp creates tmp, which must not exist, and fills it with data.

@@ -111,6 +111,81 @@ func TestWriteFile(t *testing.T) {
 	}
 }
 
+// TestWriteFileProtocolSteps checks, in the SFTP server's own log, the steps
+// that make a push safe: the temporary file is exclusive and restricted to
+// its mode before any byte is written, flushed to disk, closed, and renamed
+// over the target with posix-rename.
+func TestWriteFileProtocolSteps(t *testing.T) {
+	t.Parallel()
+	requireSSHD(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := newTestSSHD(t, port)
+	logPath := server.logSFTPRequests(t)
+	if err := server.start(t); err != nil {
+		t.Fatal(err)
+	}
+	client := server.dial(t)
+	target := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(target, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.WriteFile(t.Context(), target, []byte("new contents\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client.Close() // flushes the server's log
+
+	var tmp string
+	var steps []string
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		raw, err := os.ReadFile(logPath)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		steps = nil
+		for line := range strings.Lines(string(raw)) {
+			line = strings.TrimSpace(line)
+			if tmp == "" {
+				if _, rest, ok := strings.Cut(line, `open "`); ok && strings.Contains(rest, ".config.toml.tmp-") {
+					tmp, _, _ = strings.Cut(rest, `"`)
+				}
+			}
+			if tmp == "" || !strings.Contains(line, `"`+tmp+`"`) {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(line, "open "):
+				_, flags, _ := strings.Cut(line, " flags ")
+				steps = append(steps, "open "+flags)
+			case strings.HasPrefix(line, "set "), strings.HasPrefix(line, "fsync "), strings.HasPrefix(line, "close "):
+				steps = append(steps, strings.Replace(line, `"`+tmp+`"`, "TMP", 1))
+			case strings.Contains(line, ": write "):
+				steps = append(steps, "write")
+			case strings.HasPrefix(line, "posix-rename "), strings.HasPrefix(line, "rename "):
+				steps = append(steps, strings.NewReplacer(`"`+tmp+`"`, "TMP", `"`+target+`"`, "TARGET").Replace(line))
+			}
+		}
+		if len(steps) > 0 && strings.HasPrefix(steps[len(steps)-1], "posix-rename") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	want := []string{
+		"open WRITE,CREATE,EXCL mode 0666",
+		"set TMP mode 0600",
+		"write",
+		"fsync TMP",
+		"close TMP bytes read 0 written 13",
+		"posix-rename old TMP new TARGET",
+	}
+	if d := cmp.Diff(want, steps); d != "" {
+		t.Errorf("SFTP requests on the temporary file (-want +got):\n%s", d)
+	}
+}
+
 // TestWriteFileMovesAFutureMtimeForward replaces a file whose mtime lies in
 // the future: gitlab-runner reloads only when the mtime moves forward.
 func TestWriteFileMovesAFutureMtimeForward(t *testing.T) {
@@ -134,6 +209,37 @@ func TestWriteFileMovesAFutureMtimeForward(t *testing.T) {
 	}
 	if !info.ModTime().After(future) {
 		t.Errorf("mtime = %v, want after the replaced file's %v", info.ModTime(), future)
+	}
+}
+
+// TestWriteFileRemovesStaleTemps checks that temporary files a killed write
+// left behind go with the next write, and that a fresh one, perhaps still
+// being written, stays.
+func TestWriteFileRemovesStaleTemps(t *testing.T) {
+	t.Parallel()
+	server := startSSHD(t)
+	client := server.dial(t)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".config.toml.tmp-0123456789abcdef")
+	fresh := filepath.Join(dir, ".config.toml.tmp-fedcba9876543210")
+	other := filepath.Join(dir, ".other.toml.tmp-0123456789abcdef")
+	for _, p := range []string{stale, fresh, other} {
+		if err := os.WriteFile(p, []byte("token = \"partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	longAgo := time.Now().Add(-time.Hour)
+	for _, p := range []string{stale, other} {
+		if err := os.Chtimes(p, longAgo, longAgo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := client.WriteFile(t.Context(), filepath.Join(dir, "config.toml"), []byte("new\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Base(fresh), filepath.Base(other), "config.toml"}
+	if d := cmp.Diff(want, dirEntries(t, dir)); d != "" {
+		t.Errorf("directory after the write (-want +got):\n%s", d)
 	}
 }
 

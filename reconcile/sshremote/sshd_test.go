@@ -300,3 +300,32 @@ func silentListener(t testing.TB) string {
 	})
 	return l.Addr().String()
 }
+
+// sftpServerPath is OpenSSH's stand-alone SFTP server (Debian's
+// openssh-sftp-server, which openssh-server depends on).
+const sftpServerPath = "/usr/lib/openssh/sftp-server"
+
+// logSFTPRequests makes the not yet started server use the stand-alone SFTP
+// server, which logs every request it serves, and returns the log's path.
+func (s *testSSHD) logSFTPRequests(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat(sftpServerPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing (install openssh-server)", sftpServerPath)
+		}
+		t.Skipf("%s is missing", sftpServerPath)
+	}
+	logPath := filepath.Join(filepath.Dir(s.configPath), "sftp.log")
+	config, err := os.ReadFile(s.configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sshd runs subsystems through the user's shell, which does the
+	// redirection.
+	subsystem := fmt.Sprintf("Subsystem sftp %s -e -l DEBUG1 2>>%s", sftpServerPath, logPath)
+	config = bytes.Replace(config, []byte("Subsystem sftp internal-sftp"), []byte(subsystem), 1)
+	if err := os.WriteFile(s.configPath, config, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return logPath
+}
