@@ -142,6 +142,10 @@ cat >"$work/rules.json" <<'EOF'
 EOF
 
 echo "== tutorial, step 1"
+# Step 1.1 keeps the token in a context; non-interactively the CLI takes it
+# from HCLOUD_TOKEN with --token-from-env (a 64-character API token).
+HCLOUD_TOKEN=$(printf 'w%.0s' $(seq 64)) run context create gitlab-ci --token-from-env
+ok 'Context gitlab-ci created and activated'
 run ssh-key create --name dev --public-key-from-file "$work/id_ed25519.pub"
 ok '^SSH [Kk]ey [0-9]+ created'
 run server create --name runner-manager --image debian-12 --type cpx11 --location hel1 --ssh-key dev --label runner=
