@@ -125,8 +125,18 @@ fields() {
 
 # A public key only (its private half is not kept anywhere).
 echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPvMlahqiyXZYIOLf9ZH/4dX3iO1gvBIamt+utDdtfnI dev@walkthrough" >"$work/id_ed25519.pub"
-cat >"$work/rules.json" <<'EOF'
-[{
+
+echo "== tutorial, step 1"
+# Step 1.1 keeps the token in a context; non-interactively the CLI takes it
+# from HCLOUD_TOKEN with --token-from-env (a 64-character API token).
+HCLOUD_TOKEN=$(printf 'w%.0s' $(seq 64)) run context create gitlab-ci --token-from-env
+ok 'Context gitlab-ci created and activated'
+run ssh-key create --name dev --public-key-from-file "$work/id_ed25519.pub"
+ok '^SSH [Kk]ey [0-9]+ created'
+run server create --name runner-manager --image debian-12 --type cpx11 --location hel1 --ssh-key dev --label runner=
+ok 'create_server' 'start_server' '^Server [0-9]+ created' '^IPv4: [0-9.]+$' '^IPv6: [0-9a-f:]+::1$' '^IPv6 Network: [0-9a-f:]+::/64$'
+# As the tutorial writes it: the rules from a process substitution.
+run firewall create --name runner --rules-file <(echo '[{
   "description": "allow icmp from everywhere",
   "direction": "in",
   "source_ips": ["0.0.0.0/0", "::/0"],
@@ -138,19 +148,7 @@ cat >"$work/rules.json" <<'EOF'
   "source_ips": ["0.0.0.0/0", "::/0"],
   "protocol": "tcp",
   "port": "22"
-}]
-EOF
-
-echo "== tutorial, step 1"
-# Step 1.1 keeps the token in a context; non-interactively the CLI takes it
-# from HCLOUD_TOKEN with --token-from-env (a 64-character API token).
-HCLOUD_TOKEN=$(printf 'w%.0s' $(seq 64)) run context create gitlab-ci --token-from-env
-ok 'Context gitlab-ci created and activated'
-run ssh-key create --name dev --public-key-from-file "$work/id_ed25519.pub"
-ok '^SSH [Kk]ey [0-9]+ created'
-run server create --name runner-manager --image debian-12 --type cpx11 --location hel1 --ssh-key dev --label runner=
-ok 'create_server' 'start_server' '^Server [0-9]+ created' '^IPv4: [0-9.]+$' '^IPv6: [0-9a-f:]+::1$' '^IPv6 Network: [0-9a-f:]+::/64$'
-run firewall create --name runner --rules-file "$work/rules.json"
+}]')
 ok 'set_firewall_rules' '^Firewall [0-9]+ created'
 run firewall apply-to-resource runner --type label_selector --label-selector runner
 ok 'apply_firewall' 'applied to resource'
