@@ -181,6 +181,8 @@ run firewall describe runner
 ok 'Type: +label_selector' 'Label Selector: +runner' 'Server Name: +runner-manager'
 run firewall delete runner
 fails resource_in_use
+run firewall remove-from-resource runner --type server --server runner-manager
+fails firewall_managed_by_label_selector
 
 echo "== catalogue"
 run location list

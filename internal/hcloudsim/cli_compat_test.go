@@ -345,3 +345,54 @@ func TestCLIServerChangeAliasIPs(t *testing.T) {
 	mustErrorCode(t, change(a, got.PrivateNet[0].IP.String()), hcloud.ErrorCodeIPNotAvailable)
 	mustErrorCode(t, change(b, "10.0.1.20"), hcloud.ErrorCodeServerNotAttachedToNetwork)
 }
+
+// `hcloud firewall remove-from-resource --type server` for a server the
+// firewall reaches only through its label selector: the API refuses with
+// firewall_managed_by_label_selector; once applied directly too, removing the
+// direct application works and the selector still applies.
+func TestCLIFirewallRemoveServerManagedBySelector(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "runner-manager", Labels: map[string]string{"runner": ""}})
+	res, _, err := env.client.Firewall.Create(ctx, hcloud.FirewallCreateOpts{Name: "runner", Rules: tutorialRules(),
+		ApplyTo: []hcloud.FirewallResource{{Type: hcloud.FirewallResourceTypeLabelSelector,
+			LabelSelector: &hcloud.FirewallResourceLabelSelector{Selector: "runner"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.client.Action.WaitFor(ctx, res.Actions...); err != nil {
+		t.Fatal(err)
+	}
+	asServer := []hcloud.FirewallResource{{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: srv.ID}}}
+
+	_, _, err = env.client.Firewall.RemoveResources(ctx, res.Firewall, asServer)
+	mustErrorCode(t, err, hcloud.ErrorCodeFirewallManagedByLabelSelector)
+
+	other := createServer(t, env, hcloud.ServerCreateOpts{Name: "other"})
+	_, _, err = env.client.Firewall.RemoveResources(ctx, res.Firewall,
+		[]hcloud.FirewallResource{{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: other.ID}}})
+	mustErrorCode(t, err, hcloud.ErrorCodeFirewallAlreadyRemoved)
+
+	actions, _, err := env.client.Firewall.ApplyResources(ctx, res.Firewall, asServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.client.Action.WaitFor(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+	actions, _, err = env.client.Firewall.RemoveResources(ctx, res.Firewall, asServer)
+	if err != nil {
+		t.Fatalf("remove the direct application: %v", err)
+	}
+	if err := env.client.Action.WaitFor(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := env.client.Server.GetByID(ctx, srv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.PublicNet.Firewalls) != 1 || got.PublicNet.Firewalls[0].Firewall.ID != res.Firewall.ID {
+		t.Errorf("server firewalls = %+v, want the selector's firewall %d still", got.PublicNet.Firewalls, res.Firewall.ID)
+	}
+}

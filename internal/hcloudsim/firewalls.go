@@ -402,6 +402,9 @@ func (s *Sim) routesFirewallActions() {
 		}
 		for _, t := range targets {
 			if !slices.ContainsFunc(fw.applyTo, t.same) {
+				if s.appliedBySelector(fw, t.server) {
+					return nil, &apiError{status: 422, code: "firewall_managed_by_label_selector", message: "firewall is applied to the server via a label selector and cannot be removed manually"}
+				}
 				return nil, &apiError{status: 422, code: "firewall_already_removed", message: "firewall is not applied to the resource"}
 			}
 		}
