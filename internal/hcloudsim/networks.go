@@ -62,7 +62,8 @@ func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string
 		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
 	}
 	prefix := netip.MustParsePrefix(sub.IPRange)
-	used := map[string]bool{sub.Gateway: true}
+	// The network's gateway and each subnet's first address are reserved.
+	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
 	for _, o := range s.st.servers {
 		for _, pn := range o.privateNets {
 			if pn.network == n.id {
