@@ -78,7 +78,8 @@ func (s *Sim) checkAliasIPs(srv *server, networkID int64, aliases []string) *api
 		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
 	}
 	prefix := netip.MustParsePrefix(sub.IPRange)
-	used := map[string]bool{sub.Gateway: true}
+	// As for attaching: the gateway and the subnet's first address are reserved.
+	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
 	for _, o := range s.st.servers {
 		for _, pn := range o.privateNets {
 			if pn.network != networkID {
