@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	yaml "sigs.k8s.io/yaml/goyaml.v3"
 )
@@ -24,6 +26,8 @@ type decoder struct {
 	// badPaths are the paths with a decode problem; validation problems at
 	// or under them are noise and are dropped.
 	badPaths []string
+	// truncated is set when problems past maxProblems were dropped.
+	truncated bool
 }
 
 var (
@@ -32,22 +36,17 @@ var (
 	typeSecret     = reflect.TypeOf(Secret{})
 )
 
-func reflectValueOf(f *Fleet) reflect.Value { return reflect.ValueOf(f).Elem() }
-
 // maxProblems bounds the problems reported for one file: past it, the file
 // is more likely garbage than a fleet.yaml, and more lines help nobody.
 const maxProblems = 50
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
 	if d.full() {
+		d.truncated = true
 		return
 	}
-	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: fmt.Sprintf(format, args...)})
+	d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path, Message: capMessage(fmt.Sprintf(format, args...))})
 	d.badPaths = append(d.badPaths, path)
-	if d.full() {
-		d.problems = append(d.problems, Problem{File: d.file, Pos: nodePos(n), Path: path,
-			Message: fmt.Sprintf("stopped after %d problems: fix these first", maxProblems)})
-	}
 }
 
 func (d *decoder) full() bool { return len(d.problems) >= maxProblems }
@@ -75,6 +74,7 @@ func isUnder(path, parent string) bool {
 
 func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	if d.full() {
+		d.truncated = true
 		return
 	}
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
@@ -112,6 +112,10 @@ func (d *decoder) decode(n *yaml.Node, path string, v reflect.Value) {
 	case reflect.Map:
 		d.decodeStringMap(n, path, v)
 	case reflect.String:
+		if strings.HasSuffix(path, ".user_data") && n.Kind != yaml.ScalarNode {
+			d.fail(n, path, "must be a string, not %s: write user_data: | and indent the cloud-config below it, so that it passes through byte for byte", describe(n, false))
+			return
+		}
 		if s, ok := d.scalar(n, path, "!!str", "a string"); ok {
 			v.SetString(s)
 		}
@@ -146,8 +150,18 @@ func (d *decoder) scalar(n *yaml.Node, path, tag, want string) (string, bool) {
 	if tag == "!!str" && n.Kind == yaml.ScalarNode {
 		msg += fmt.Sprintf("; quote it: %q", n.Value)
 	}
+	quoted := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 	if tag == "!!bool" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
-		msg += " (write true or false without quotes)"
+		if quoted && (n.Value == "true" || n.Value == "false") {
+			msg += " (write it without quotes)"
+		} else {
+			msg += " (write true or false)"
+		}
+	}
+	if tag == "!!int" && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && quoted {
+		if _, err := strconv.Atoi(n.Value); err == nil {
+			msg += " (write it without quotes)"
+		}
 	}
 	d.fail(n, path, "%s", msg)
 	return "", false
@@ -195,6 +209,10 @@ func describe(n *yaml.Node, showValue bool) string {
 }
 
 func (d *decoder) decodeInt(n *yaml.Node, path string, v reflect.Value) {
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && allDigits.MatchString(n.Value) {
+		d.fail(n, path, "integer %s is out of range", capKey(n.Value))
+		return
+	}
 	if _, ok := d.scalar(n, path, "!!int", "an integer"); !ok {
 		return
 	}
@@ -298,6 +316,10 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {
 				return
 			}
 		}
+		if v.Type().Elem() == reflect.TypeOf(FirewallApplyTo{}) && n.Kind == yaml.ScalarNode {
+			d.fail(n, path, "must be a list of label selectors, not %s; write [{label_selector: %s}]", describe(n, true), n.Value)
+			return
+		}
 		d.fail(n, path, "must be %s, not %s", what, describe(n, true))
 		return
 	}
@@ -312,11 +334,14 @@ func (d *decoder) decodeSlice(n *yaml.Node, path string, v reflect.Value) {
 
 var shellVariable = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
 
+var allDigits = regexp.MustCompile(`^[-+]?[0-9]+$`)
+
 var simpleKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // keyPath appends a map key to a path: labels.runner, or labels["a.b/c"]
 // when the key would be ambiguous in dotted form.
 func keyPath(path, key string) string {
+	key = capKey(key)
 	if simpleKey.MatchString(key) {
 		return joinPath(path, key)
 	}
@@ -332,12 +357,25 @@ func joinPath(path, field string) string {
 
 func (d *decoder) decodeStringMap(n *yaml.Node, path string, v reflect.Value) {
 	if n.Kind != yaml.MappingNode {
-		d.fail(n, path, "must be a mapping of strings (key: value), not %s", describe(n, true))
+		msg := fmt.Sprintf("must be a mapping of strings (key: value), not %s", describe(n, true))
+		switch {
+		case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && !strings.ContainsAny(n.Value, " ,"):
+			k, val, _ := strings.Cut(n.Value, "=")
+			msg += fmt.Sprintf("; write {%s: %q}", k, val)
+		case n.Kind == yaml.SequenceNode && len(n.Content) > 0 && n.Content[0].Kind == yaml.ScalarNode:
+			k, val, _ := strings.Cut(n.Content[0].Value, "=")
+			msg += fmt.Sprintf("; write {%s: %q, ...}", k, val)
+		}
+		d.fail(n, path, "%s", msg)
 		return
 	}
 	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if d.full() {
+			d.truncated = true
+			break
+		}
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {
@@ -399,19 +437,30 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 		return
 	}
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content) && !d.full(); i += 2 {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if d.full() {
+			d.truncated = true
+			break
+		}
 		k, val := n.Content[i], n.Content[i+1]
 		key, ok := d.mapKey(k, path)
 		if !ok {
 			continue
 		}
-		p := joinPath(path, key)
+		p := joinPath(path, capKey(key))
 		if !simpleKey.MatchString(key) {
 			p = keyPath(path, key)
 		}
 		index, known := fields[key]
 		if !known {
 			d.fail(k, p, "%s", unknownFieldMessage(key, fields))
+			if best := nearest(key, sortedKeys(fields)); best != "" {
+				// "required" for the field meant is the same mistake.
+				d.badPaths = append(d.badPaths, joinPath(path, best))
+			}
+			if v.Type() == typeSecret {
+				d.badPaths = append(d.badPaths, path)
+			}
 			continue
 		}
 		if line, dup := seen[key]; dup {
@@ -429,12 +478,15 @@ func (d *decoder) decodeStruct(n *yaml.Node, path string, v reflect.Value) {
 }
 
 func unknownFieldMessage(key string, fields map[string]int) string {
-	msg := fmt.Sprintf("unknown field %q", key)
+	msg := fmt.Sprintf("unknown field %q", capKey(key))
 	if best := nearest(key, sortedKeys(fields)); best != "" {
 		return msg + fmt.Sprintf("; did you mean %q?", best)
 	}
 	if hint, ok := fieldHints[key]; ok {
 		return msg + "; " + hint
+	}
+	if where := fieldHomes()[key]; len(where) > 0 {
+		return msg + " here; it belongs under " + strings.Join(where, " or ")
 	}
 	return msg + "; known fields here: " + strings.Join(sortedKeys(fields), ", ")
 }
@@ -513,3 +565,54 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// capKey shortens a key for paths and messages: a hostile file can hold a
+// key of a megabyte, and no message should repeat it.
+func capKey(key string) string {
+	if len(key) <= 100 {
+		return key
+	}
+	return strings.ToValidUTF8(key[:97], "") + "..."
+}
+
+// capMessage bounds a message, for the same reason as capKey.
+func capMessage(msg string) string {
+	if len(msg) <= 1000 {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:997], "") + "..."
+}
+
+// fieldHomes maps every field name to the paths of the sections that hold
+// it, for "it belongs under ..." hints.
+var fieldHomes = sync.OnceValue(func() map[string][]string {
+	homes := map[string][]string{}
+	var walk func(path string, t reflect.Type, depth int)
+	walk = func(path string, t reflect.Type, depth int) {
+		if depth > 10 {
+			return
+		}
+		for _, name := range sortedKeys(structFields(t)) {
+			field := t.Field(structFields(t)[name])
+			section := path
+			if section == "" {
+				section = "the top level"
+			}
+			if !contains(homes[name], section) {
+				homes[name] = append(homes[name], section)
+			}
+			ft, suffix := field.Type, ""
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				if ft.Kind() == reflect.Slice {
+					suffix = "[]"
+				}
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != typeSecret {
+				walk(joinPath(path, name+suffix), ft, depth+1)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(Fleet{}), 0)
+	return homes
+})

@@ -69,9 +69,18 @@ func (f *Fleet) ManagerLabels() map[string]string {
 	return labels
 }
 
-// InstanceLabels are all labels an autoscaled instance of runner r carries:
-// the instances' labels, the ownership labels, its role and its runner.
+// InstanceLabels are all labels an autoscaled instance of runner r carries.
+// With the fleetctl plugin: instances.labels, the ownership labels, its role
+// and its runner. The upstream plugin sets only instances.labels and its own
+// managed-by=fleeting-plugin-hetzner.
 func (f *Fleet) InstanceLabels(r *Runner) map[string]string {
+	if r.Autoscaler != nil && !r.Autoscaler.UsesFleetctlPlugin() {
+		labels := map[string]string{UpstreamManagedByLabel: UpstreamManagedBy}
+		for k, v := range r.Autoscaler.Instances.Labels {
+			labels[k] = v
+		}
+		return labels
+	}
 	labels := f.OwnerLabels()
 	if r.Autoscaler != nil {
 		for k, v := range r.Autoscaler.Instances.Labels {
@@ -82,6 +91,12 @@ func (f *Fleet) InstanceLabels(r *Runner) map[string]string {
 	labels[LabelRunner] = r.Name
 	return labels
 }
+
+// The label the upstream plugin puts on every instance it creates.
+const (
+	UpstreamManagedByLabel = "managed-by"
+	UpstreamManagedBy      = "fleeting-plugin-hetzner"
+)
 
 // UsesFleetctlPlugin reports whether gitlab-runner runs fleetctl itself as
 // the fleeting plugin (rather than the upstream Hetzner plugin).

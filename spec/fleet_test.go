@@ -67,7 +67,8 @@ func TestDefaults(t *testing.T) {
 			Executor: "docker-autoscaler",
 			Autoscaler: &Autoscaler{
 				Plugin: "fleetctl", CapacityPerInstance: 1, MaxInstances: 4,
-				Instances: Instances{Name: "ci-runner", Location: "hel1", ServerType: StringList{"cpx21"}, Image: "debian-12"},
+				ConnectorConfig: &ConnectorConfig{UseExternalAddr: true},
+				Instances:       Instances{Name: "ci-runner", Location: "hel1", ServerType: StringList{"cpx21"}, Image: "debian-12"},
 			},
 		}},
 	}
@@ -185,6 +186,39 @@ func TestLint(t *testing.T) {
 			f.Firewalls[0].ApplyTo[0].LabelSelector = "runner,fleetctl.io/fleet=other"
 		}, want: []string{
 			`../examples/tutorial/fleet.yaml:32:25: warning: firewalls[0].apply_to[0].label_selector: selector "runner,fleetctl.io/fleet=other" matches neither the manager nor the autoscaled instances of this fleet: firewall "runner" protects none of its servers; add the label under manager.labels or instances.labels, or fix the selector`,
+		}},
+		{name: "ssh port blocked on the manager", edit: func(f *Fleet) {
+			f.GitLabRunner.Concurrent = 20
+			f.Manager.SSH.Port = 2222
+		}, want: []string{
+			`../examples/tutorial/fleet.yaml:42:3: warning: manager.ssh.port: the firewalls applied to the manager allow no inbound tcp port 2222: fleetctl apply could not reach it over SSH; add a rule {direction: in, protocol: tcp, port: "2222", source_ips: [...]}`,
+		}},
+		{name: "port range and any allow ssh", edit: func(f *Fleet) {
+			f.GitLabRunner.Concurrent = 20
+			f.Manager.SSH.Port = 2222
+			f.Firewalls[0].Rules[1].Port = "2000-3000"
+			f.Firewalls = append(f.Firewalls, Firewall{Name: "all", Rules: []FirewallRule{{Direction: "in", Protocol: "tcp", Port: "any", SourceIPs: []string{"10.0.0.0/8"}}},
+				ApplyTo: []FirewallApplyTo{{LabelSelector: "fleetctl.io/role=instance"}}})
+			f.GitLabRunner.Runners[0].Autoscaler.ConnectorConfig.ProtocolPort = 2022
+		}},
+		{name: "ssh port blocked on instances", edit: func(f *Fleet) {
+			f.GitLabRunner.Concurrent = 20
+			f.Firewalls = append(f.Firewalls, Firewall{Name: "icmp-only", Rules: []FirewallRule{{Direction: "in", Protocol: "icmp", SourceIPs: []string{"0.0.0.0/0"}}},
+				ApplyTo: []FirewallApplyTo{{LabelSelector: "fleetctl.io/runner=hetzner-docker-autoscaler"}}})
+		}, want: []string{
+			`../examples/tutorial/fleet.yaml:69:9: warning: gitlab_runner.runners[0].autoscaler.instances: the firewalls applied to runner "hetzner-docker-autoscaler"'s instances allow no inbound tcp port 22: gitlab-runner could not connect to them; add a rule for it`,
+		}},
+		{name: "no apply_to", edit: func(f *Fleet) {
+			f.GitLabRunner.Concurrent = 20
+			f.Firewalls[0].ApplyTo = nil
+		}, want: []string{
+			`../examples/tutorial/fleet.yaml:20:5: warning: firewalls[0]: firewall "runner" has no apply_to: it protects no server; add apply_to: [{label_selector: ...}]`,
+		}},
+		{name: "no way to reach instances", edit: func(f *Fleet) {
+			f.GitLabRunner.Concurrent = 20
+			f.GitLabRunner.Runners[0].Autoscaler.ConnectorConfig.UseExternalAddr = false
+		}, want: []string{
+			`../examples/tutorial/fleet.yaml:62:9: warning: gitlab_runner.runners[0].autoscaler.connector_config: instances of runner "hetzner-docker-autoscaler" have no private network, so they have no internal address for gitlab-runner to connect to: set connector_config.use_external_addr: true, or attach a private network the manager shares`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

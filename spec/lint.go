@@ -1,6 +1,10 @@
 package spec
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Lint returns warnings: settings that are valid but probably not what the
 // user meant. They are printed and do not fail a command.
@@ -52,6 +56,78 @@ func (f *Fleet) Lint() []Problem {
 			}
 		}
 	}
+	for i, fw := range f.Firewalls {
+		if len(fw.ApplyTo) == 0 {
+			warn(fmt.Sprintf("firewalls[%d]", i), "firewall %q has no apply_to: it protects no server; add apply_to: [{label_selector: ...}]", fw.Name)
+		}
+	}
+
+	// A server with firewalls applied drops every inbound packet no rule
+	// allows: check that SSH still gets through where fleetctl and
+	// gitlab-runner need it.
+	if !f.firewallsAllowSSH(f.ManagerLabels(), f.Manager.SSH.Port) {
+		warn("manager.ssh.port", "the firewalls applied to the manager allow no inbound tcp port %d: fleetctl apply could not reach it over SSH; add a rule {direction: in, protocol: tcp, port: \"%d\", source_ips: [...]}", f.Manager.SSH.Port, f.Manager.SSH.Port)
+	}
+	for i := range f.GitLabRunner.Runners {
+		r := &f.GitLabRunner.Runners[i]
+		if r.Autoscaler == nil {
+			continue
+		}
+		p := fmt.Sprintf("gitlab_runner.runners[%d].autoscaler", i)
+		port := 22
+		cc := r.Autoscaler.ConnectorConfig
+		if cc != nil && cc.ProtocolPort != 0 {
+			port = cc.ProtocolPort
+		}
+		if !f.firewallsAllowSSH(f.InstanceLabels(r), port) {
+			warn(p+".instances", "the firewalls applied to runner %q's instances allow no inbound tcp port %d: gitlab-runner could not connect to them; add a rule for it", r.Name, port)
+		}
+		if len(r.Autoscaler.Instances.PrivateNetworks) == 0 && (cc == nil || !cc.UseExternalAddr) {
+			warn(p+".connector_config", "instances of runner %q have no private network, so they have no internal address for gitlab-runner to connect to: set connector_config.use_external_addr: true, or attach a private network the manager shares", r.Name)
+		}
+	}
 	sortProblems(warnings)
 	return warnings
+}
+
+// firewallsAllowSSH reports whether a server with these labels accepts
+// inbound tcp on port: true when no firewall applies to it at all.
+func (f *Fleet) firewallsAllowSSH(labels map[string]string, port int) bool {
+	applied := false
+	for _, fw := range f.Firewalls {
+		if !firewallApplies(fw, labels) {
+			continue
+		}
+		applied = true
+		for _, r := range fw.Rules {
+			if r.Direction == "in" && r.Protocol == "tcp" && portCovers(r.Port, port) {
+				return true
+			}
+		}
+	}
+	return !applied
+}
+
+func firewallApplies(fw Firewall, labels map[string]string) bool {
+	for _, a := range fw.ApplyTo {
+		if reqs, err := parseSelector(a.LabelSelector); err == nil && selectorMatches(reqs, labels) {
+			return true
+		}
+	}
+	return false
+}
+
+// portCovers reports whether a rule's port ("22", "8000-9000", "any")
+// includes port.
+func portCovers(rule string, port int) bool {
+	if rule == "any" {
+		return true
+	}
+	lo, hi, isRange := strings.Cut(rule, "-")
+	if !isRange {
+		hi = lo
+	}
+	l, err1 := strconv.Atoi(lo)
+	h, err2 := strconv.Atoi(hi)
+	return err1 == nil && err2 == nil && l <= port && port <= h
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -42,15 +43,12 @@ func Load(path string) (*Fleet, error) {
 }
 
 func tooLarge(name string, size int64) Problem {
-	more := ""
-	if size > MaxFileSize {
-		more = fmt.Sprintf("%d bytes; ", size)
-	}
+	what := fmt.Sprintf("%d bytes", size)
 	if size == MaxFileSize+1 {
-		more = "more than 1 MiB; "
+		what = "larger than that" // read only up to the limit
 	}
-	return Problem{File: name, Message: fmt.Sprintf(
-		"file is %sfleet.yaml is limited to %d bytes (1 MiB): is this the right file?", more, MaxFileSize)}
+	return Problem{File: name, Pos: Pos{1, 1}, Message: fmt.Sprintf(
+		"fleet.yaml is limited to %d bytes (1 MiB) and this file is %s: is this the right file?", MaxFileSize, what)}
 }
 
 // Parse decodes a fleet.yaml strictly, applies defaults and validates it.
@@ -61,7 +59,11 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	if len(data) > MaxFileSize {
 		return nil, Problems{tooLarge(name, int64(len(data)))}
 	}
+	if p, bad := checkShape(name, data); bad {
+		return nil, Problems{p}
+	}
 	if p, bad := checkText(name, data); bad {
+		p.Path = pathAt(data, p.Pos)
 		return nil, Problems{p}
 	}
 	root, p := parseDocument(name, data)
@@ -70,25 +72,53 @@ func Parse(name string, data []byte) (*Fleet, error) {
 	}
 	f := &Fleet{Source: name}
 	d := &decoder{file: name, positions: map[string]Pos{"": nodePos(root)}}
-	d.decode(root, "", reflectValueOf(f))
+	d.decode(root, "", reflect.ValueOf(f).Elem())
 	f.positions = d.positions
+	if f.written("version") && f.Version != Version && !d.coveredByDecodeProblem("version") {
+		// Another version's fields would only add noise to this one fact.
+		return nil, Problems{{File: name, Pos: f.Pos("version"), Path: "version", Message: fmt.Sprintf(
+			"unsupported version %d: this fleetctl reads version: 1; use the fleetctl release that matches the file", f.Version)}}
+	}
 	f.applyDefaults()
-	problems := d.problems
+	problems, truncated := d.problems, d.truncated
 	if !d.full() {
 		for _, vp := range f.validate() {
-			if len(problems) >= maxProblems {
-				break
-			}
 			if !d.coveredByDecodeProblem(vp.Path) {
 				problems = append(problems, vp)
 			}
 		}
 	}
-	if len(problems) > 0 {
-		sortProblems(problems)
-		return nil, Problems(problems)
+	if len(problems) == 0 {
+		return f, nil
 	}
-	return f, nil
+	sortProblems(problems)
+	if len(problems) > maxProblems {
+		problems, truncated = problems[:maxProblems], true
+	}
+	if truncated {
+		last := problems[len(problems)-1]
+		problems = append(problems, Problem{File: name, Pos: last.Pos, Path: last.Path,
+			Message: fmt.Sprintf("stopped after %d problems: fix these first", maxProblems)})
+	}
+	return nil, Problems(problems)
+}
+
+// MaxLines bounds the lines (and, for one-line flow style, the commas) of a
+// fleet.yaml. A real one is a few hundred lines; a file of 200000 one-line
+// mappings would cost the YAML parser seconds and hundreds of megabytes.
+const MaxLines = 20000
+
+// checkShape refuses files too long to be a fleet.yaml before parsing them.
+func checkShape(name string, data []byte) (Problem, bool) {
+	if lines := bytes.Count(data, []byte("\n")); lines > MaxLines {
+		return Problem{File: name, Pos: Pos{MaxLines + 1, 1}, Message: fmt.Sprintf(
+			"file has %d lines; fleet.yaml is limited to %d: is this the right file?", lines, MaxLines)}, true
+	}
+	if commas := bytes.Count(data, []byte(",")); commas > MaxLines {
+		return Problem{File: name, Pos: Pos{1, 1}, Message: fmt.Sprintf(
+			"file holds %d commas; fleet.yaml is limited to %d list or mapping entries: is this the right file?", commas, MaxLines)}, true
+	}
+	return Problem{}, false
 }
 
 // checkText refuses data that is not UTF-8 text before the YAML parser sees
@@ -100,9 +130,12 @@ func checkText(name string, data []byte) (Problem, bool) {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			return Problem{File: name, Pos: Pos{line, col}, Message: fmt.Sprintf(
-				"byte 0x%02x is not valid UTF-8: fleet.yaml must be UTF-8 text (is this a binary file?)", data[i])}, true
+				"byte 0x%02x is not valid UTF-8: save fleet.yaml as UTF-8 text (or is this a binary file?)", data[i])}, true
 		case r == 0:
 			return Problem{File: name, Pos: Pos{line, col}, Message: "NUL byte: fleet.yaml must be text (is this a binary file?)"}, true
+		case (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff:
+			return Problem{File: name, Pos: Pos{line, col}, Message: fmt.Sprintf(
+				"control character U+%04X: fleet.yaml must be plain text (is this a binary file?)", r)}, true
 		case r == '\n':
 			line, col = line+1, 1
 		default:
@@ -123,7 +156,7 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file is empty: a fleet.yaml starts with version: 1"}
 		}
-		return nil, syntaxProblem(name, err)
+		return nil, syntaxProblem(name, data, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, &Problem{File: name, Pos: Pos{1, 1}, Message: "file holds no document: a fleet.yaml starts with version: 1"}
@@ -133,7 +166,7 @@ func parseDocument(name string, data []byte) (*yaml.Node, *Problem) {
 	switch err := dec.Decode(&second); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		return nil, syntaxProblem(name, err)
+		return nil, syntaxProblem(name, data, err)
 	default:
 		pos := nodePos(&second)
 		if len(second.Content) > 0 {
@@ -179,7 +212,8 @@ func findAlias(n *yaml.Node, path string, depth int) (*yaml.Node, string) {
 // syntaxHints add a likely fix to the YAML parser's terse messages.
 var syntaxHints = []struct{ contains, hint string }{
 	{"mapping values are not allowed", "check the indentation of this line against the one above, or quote a value that contains \": \""},
-	{"did not find expected key", "check the indentation of this line against the one above"},
+	{"did not find expected key", "check the indentation of the fields that follow"},
+	{"did not find expected '-' indicator", "check the indentation of the items and fields of this list"},
 	{"tab character", "indent with spaces, not tabs"},
 	{"unexpected end of stream", "is a quote or bracket left open?"},
 	{"did not find expected ',' or ']'", "is a [ list ] left open?"},
@@ -187,11 +221,16 @@ var syntaxHints = []struct{ contains, hint string }{
 	{"found character that cannot start any token", "quote values that begin with @ or `, and indent with spaces"},
 }
 
-func syntaxProblem(name string, err error) *Problem {
+func syntaxProblem(name string, data []byte, err error) *Problem {
 	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 1
 	if m := yamlErrorLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if strings.HasPrefix(msg, "did not find expected") {
+			// The parser (unlike the scanner) reports the line of the
+			// collection it was reading counting from 0.
+			line++
+		}
 	}
 	for _, h := range syntaxHints {
 		if strings.Contains(msg, h.contains) {
@@ -199,9 +238,89 @@ func syntaxProblem(name string, err error) *Problem {
 			break
 		}
 	}
-	return &Problem{File: name, Pos: Pos{line, 1}, Message: "YAML syntax error: " + msg}
+	col := syntaxColumn(data, line, msg)
+	if strings.Contains(msg, "tab character") && col == 0 {
+		// The parser reports the line before the tab it stumbled on.
+		line++
+		col = syntaxColumn(data, line, msg)
+	}
+	return &Problem{File: name, Pos: Pos{line, max(col, 1)}, Message: "YAML syntax error: " + msg}
+}
+
+// syntaxColumn guesses the column of a syntax error on line, which the YAML
+// parser does not report: the tab, the colon or the quote it complains
+// about, else the line's first character; 0 for a tab error without a tab.
+func syntaxColumn(data []byte, line int, msg string) int {
+	lines := bytes.SplitN(data, []byte("\n"), line+1)
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	text := string(lines[line-1])
+	at := -1
+	switch {
+	case strings.Contains(msg, "tab character"):
+		if at = strings.IndexByte(text, '\t'); at < 0 {
+			return 0
+		}
+	case strings.Contains(msg, "mapping values are not allowed"):
+		at = strings.Index(text, ": ")
+		if at < 0 && strings.HasSuffix(text, ":") {
+			at = len(text) - 1
+		}
+	case strings.Contains(msg, "unexpected end of stream"):
+		at = strings.IndexAny(text, "\"'[{")
+	case strings.Contains(msg, "expected ',' or ']'"):
+		at = strings.IndexByte(text, '[')
+	case strings.Contains(msg, "expected ',' or '}'"):
+		at = strings.IndexByte(text, '{')
+	}
+	if at < 0 {
+		at = len(text) - len(strings.TrimLeft(text, " \t"))
+	}
+	return utf8.RuneCountInString(text[:at]) + 1
 }
 
 func nodePos(n *yaml.Node) Pos {
 	return Pos{Line: n.Line, Col: n.Column}
+}
+
+// pathAt finds the field path written at pos, for problems found before
+// parsing: the offending characters are blanked out and the rest parsed.
+func pathAt(data []byte, pos Pos) string {
+	clean := []byte(strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || r == 0 || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || (r >= 0x7f && r <= 0x9f) || r == 0xfffe || r == 0xffff {
+			return ' '
+		}
+		return r
+	}, string(data)))
+	var doc yaml.Node
+	if err := yaml.Unmarshal(clean, &doc); err != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	best, bestPos := "", Pos{}
+	var walk func(n *yaml.Node, path string, depth int)
+	walk = func(n *yaml.Node, path string, depth int) {
+		p := nodePos(n)
+		if before(p, pos) && !before(p, bestPos) {
+			best, bestPos = path, p
+		}
+		if depth > 50 {
+			return
+		}
+		for i, c := range n.Content {
+			switch {
+			case n.Kind == yaml.SequenceNode:
+				walk(c, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			case n.Kind == yaml.MappingNode && i%2 == 1:
+				walk(c, keyPath(path, n.Content[i-1].Value), depth+1)
+			}
+		}
+	}
+	walk(doc.Content[0], "", 0)
+	return best
+}
+
+// before reports whether a is at or before b.
+func before(a, b Pos) bool {
+	return a.Line < b.Line || (a.Line == b.Line && a.Col <= b.Col)
 }

@@ -155,7 +155,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Autoscaler.plugin":                         {Description: "fleetctl (fleetctl itself is the fleeting plugin and reads instances from this file) or hetznercloud/fleeting-plugin-hetzner:<tag> (the upstream plugin, configured through plugin_config).", Default: PluginFleetctl, Pattern: pluginPattern, Becomes: "plugin (/usr/local/bin/fleetctl for fleetctl)"},
 	"Autoscaler.capacity_per_instance":          {Description: "Jobs one instance runs at once.", Required: true, Minimum: num(1), Becomes: "capacity_per_instance"},
 	"Autoscaler.max_use_count":                  {Description: "Jobs an instance runs before it is deleted; 0 is unlimited. Written as given, also 0.", Minimum: num(0), Becomes: "max_use_count"},
-	"Autoscaler.max_instances":                  {Description: "Most instances this runner creates.", Required: true, Minimum: num(0), Becomes: "max_instances"},
+	"Autoscaler.max_instances":                  {Description: "Most instances this runner has at once, in any state; 0 is unlimited. Required, because leaving the number of servers (and the bill) unbounded should be a written decision.", Required: true, Minimum: num(0), Becomes: "max_instances"},
 	"Autoscaler.instance_ready_command":         {Description: "Command run on a new instance; it is used once this succeeds, e.g. cloud-init status --wait || test $? -eq 2.", Becomes: "instance_ready_command"},
 	"Autoscaler.instance_acquire_timeout":       {Description: "Go duration: how long to wait for an instance.", Pattern: durationPattern, Becomes: "instance_acquire_timeout"},
 	"Autoscaler.update_interval":                {Description: "Go duration between instance updates.", Pattern: durationPattern, Becomes: "update_interval"},
@@ -190,7 +190,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Policy.periods":            {Description: "5-field cron expressions (minute hour day-of-month month day-of-week) when the policy applies, as gitlab-runner's parser reads them, e.g. \"* 7-19 * * mon-fri\".", Becomes: "periods"},
 	"Policy.timezone":           {Description: "IANA time zone of periods, e.g. Europe/Berlin; the manager's local time when left out.", Becomes: "timezone"},
 	"Policy.idle_count":         {Description: "Idle capacity (jobs) to keep ready.", Minimum: num(0), Becomes: "idle_count"},
-	"Policy.idle_time":          {Description: "Go duration an idle instance is kept, at least 1s, e.g. 1h.", Pattern: durationPattern, Becomes: "idle_time"},
+	"Policy.idle_time":          {Description: "Go duration an idle instance is kept: 0s, or at least 1s (gitlab-runner's minimum), e.g. 1h.", Pattern: durationPattern, Becomes: "idle_time"},
 	"Policy.scale_factor":       {Description: "Idle capacity as a factor of capacity in use.", Minimum: num(0), Becomes: "scale_factor"},
 	"Policy.scale_factor_limit": {Description: "Upper bound of the idle capacity scale_factor asks for.", Minimum: num(0), Becomes: "scale_factor_limit"},
 	"Policy.preemptive_mode":    {Description: "Only take jobs when idle capacity is available; gitlab-runner's default is on when idle_count > 0.", Becomes: "preemptive_mode"},
@@ -207,12 +207,13 @@ var fieldDocs = map[string]fieldDoc{
 	"Instances.volume_size":          {Description: "Size in GB of a volume attached to each instance; 0 for none, else 10 to 10240.", Minimum: num(0), Maximum: num(10240), Becomes: "plugin_config volume_size"},
 }
 
-// Schema returns the JSON Schema (draft 2020-12) of fleet.yaml v1, for
-// editors (yaml-language-server) and `fleetctl schema`. Every field carries
-// its description; unknown fields are refused as Parse refuses them.
+// Schema returns the JSON Schema of fleet.yaml v1, for editors
+// (yaml-language-server) and `fleetctl schema`. It is draft-07, which every
+// editor reads. Every field carries its description; unknown fields are
+// refused as Parse refuses them.
 func Schema() []byte {
 	root := schemaFor(reflect.TypeOf(Fleet{}))
-	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
 	root["title"] = "fleet.yaml v1"
 	out, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {

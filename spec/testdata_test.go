@@ -5,11 +5,16 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
+
+// fileLevelProblem matches the problems that concern the whole file, found
+// before there is a tree of fields to name a path in.
+var fileLevelProblem = regexp.MustCompile(`^(YAML syntax error|file |the document|a second YAML document|control character|NUL byte)`)
 
 var update = flag.Bool("update", false, "rewrite the .want files of testdata/invalid-*.yaml")
 
@@ -45,6 +50,9 @@ func TestInvalidFiles(t *testing.T) {
 				}
 				if p.File != path {
 					t.Errorf("problem names file %q, want %q", p.File, path)
+				}
+				if p.Path == "" && !fileLevelProblem.MatchString(p.Message) {
+					t.Errorf("problem without a field path: %v", p)
 				}
 			}
 			got := err.Error() + "\n"

@@ -56,7 +56,7 @@ type checker struct {
 }
 
 func (c *checker) add(path, format string, args ...any) {
-	c.problems = append(c.problems, Problem{File: c.f.Source, Pos: c.f.Pos(path), Path: path, Message: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{File: c.f.Source, Pos: c.f.Pos(path), Path: path, Message: capMessage(fmt.Sprintf(format, args...))})
 }
 
 func (c *checker) required(path, value, example string) bool {
@@ -89,6 +89,12 @@ func (c *checker) duration(path string, d Duration) {
 	}
 	v, err := d.Value()
 	if err != nil {
+		if days, ok := strings.CutSuffix(string(d), "d"); ok {
+			if n, err := strconv.Atoi(days); err == nil {
+				c.add(path, "%q is not a Go duration: there is no unit d; write \"%dh\"", string(d), n*24)
+				return
+			}
+		}
 		c.add(path, "%q is not a Go duration: write a number with a unit, such as \"30s\", \"10m\" or \"1h30m\"", string(d))
 		return
 	}
@@ -124,6 +130,8 @@ func (c *checker) secret(path string, s *Secret, example string) {
 		c.add(path, "a secret needs env or file: write {env: %s} or {file: PATH}", example)
 	case s.Env != "" && s.File != "":
 		c.add(path, "a secret is either {env: NAME} or {file: PATH}, not both: remove one")
+	case s.Env != "" && envName.MatchString(strings.Trim(s.Env, "${}")) && strings.HasPrefix(s.Env, "$"):
+		c.add(joinPath(path, "env"), "write the variable's name without $: {env: %s}", strings.Trim(s.Env, "${}"))
 	case s.Env != "" && !envName.MatchString(s.Env):
 		// Never echo it: a literal secret written here is the likely mistake.
 		c.add(joinPath(path, "env"), "must be an environment variable name such as %s (letters, digits and _, not starting with a digit); a literal secret must not be committed", example)
@@ -184,6 +192,7 @@ func (f *Fleet) validate() []Problem {
 	c.firewalls()
 	c.manager(sshKeys)
 	c.gitlabRunner()
+	c.upstreamSSHKeys(sshKeys)
 	return c.problems
 }
 
@@ -208,6 +217,7 @@ func (c *checker) url(path, value, example string) {
 
 func (c *checker) sshKeys() map[string]bool {
 	names := map[string]bool{}
+	keys := map[string]string{} // key material → the entry that declared it
 	for i, k := range c.f.SSHKeys {
 		p := fmt.Sprintf("ssh_keys[%d]", i)
 		if c.required(p+".name", k.Name, "name: dev") {
@@ -225,9 +235,16 @@ func (c *checker) sshKeys() map[string]bool {
 		case strings.Contains(k.PublicKey, "PRIVATE KEY"):
 			c.add(p+".public_key", "this is a private key: remove it from the file (and consider it exposed); paste the .pub file's line instead")
 		case k.PublicKey != "":
-			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey)); err != nil {
+			pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k.PublicKey))
+			if err != nil {
 				c.add(p+".public_key", "not an OpenSSH public key: paste the one line of your .pub file, e.g. \"ssh-ed25519 AAAA... you@host\"")
+				break
 			}
+			material := string(pub.Marshal())
+			if other, dup := keys[material]; dup {
+				c.add(p+".public_key", "the same key as %s: Hetzner accepts each public key once per project; declare it once", other)
+			}
+			keys[material] = p
 		case strings.HasSuffix(k.PublicKeyFile, "id_ed25519") || strings.HasSuffix(k.PublicKeyFile, "id_rsa") || strings.HasSuffix(k.PublicKeyFile, "id_ecdsa"):
 			c.add(p+".public_key_file", "%q looks like a private key: use the public key, %s.pub", k.PublicKeyFile, k.PublicKeyFile)
 		}
@@ -567,7 +584,7 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 				c.add(cp+".username", "required with use_static_credentials: write username: root")
 			}
 			if cc.KeyPath == "" {
-				c.add(cp+".key_path", "required with use_static_credentials: write key_path: /root/.ssh/id_ed25519 (a private key on the manager)")
+				c.add(cp+".key_path", "required with use_static_credentials: write key_path: /etc/gitlab-runner/instance_ed25519 (a private key on the manager)")
 			}
 		}
 		if cc.KeyPath != "" && !path.IsAbs(cc.KeyPath) {
@@ -598,8 +615,8 @@ func (c *checker) policy(p string, pol Policy) {
 	}
 	c.atLeast(p+".idle_count", pol.IdleCount, 0)
 	c.duration(p+".idle_time", pol.IdleTime)
-	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v >= 0 && v < time.Second {
-		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
+	if v, err := pol.IdleTime.Value(); err == nil && pol.IdleTime != "" && v > 0 && v < time.Second {
+		c.add(p+".idle_time", "%q is below gitlab-runner's minimum of 1s: write \"0s\" or at least \"1s\", e.g. \"20m\" (how long an idle instance is kept)", string(pol.IdleTime))
 	}
 	if pol.ScaleFactor < 0 {
 		c.add(p+".scale_factor", "must be zero or more, not %v", pol.ScaleFactor)
@@ -657,5 +674,18 @@ func (c *checker) instances(p string, in *Instances, instanceNames map[string]st
 	}
 	if in.VolumeSize != 0 && (in.VolumeSize < 10 || in.VolumeSize > 10240) {
 		c.add(p+".volume_size", "must be 0 (no volume) or from 10 to 10240 GB, not %d", in.VolumeSize)
+	}
+}
+
+// upstreamSSHKeys refuses an ssh key named like the instances of a runner
+// that uses the upstream plugin: that plugin uploads its own key under the
+// instances' name, and Hetzner allows a name once per project.
+func (c *checker) upstreamSSHKeys(sshKeys map[string]bool) {
+	for i, r := range c.f.GitLabRunner.Runners {
+		if r.Autoscaler == nil || r.Autoscaler.UsesFleetctlPlugin() || !sshKeys[r.Autoscaler.Instances.Name] {
+			continue
+		}
+		c.add(fmt.Sprintf("gitlab_runner.runners[%d].autoscaler.instances.name", i),
+			"%q is also the name of an ssh key under ssh_keys: the upstream plugin uploads its own ssh key named after the instances, and Hetzner allows each name once; rename one of them", r.Autoscaler.Instances.Name)
 	}
 }

@@ -90,8 +90,8 @@ func TestDefaultDNSPtr(t *testing.T) {
 		{"not-an-ip", ""},
 	}
 	for _, tt := range tests {
-		if got := defaultDNSPtr(tt.addr); got != tt.want {
-			t.Errorf("defaultDNSPtr(%q) = %q, want %q", tt.addr, got, tt.want)
+		if got := (&primaryIP{}).dnsPtr(tt.addr); got != tt.want {
+			t.Errorf("default dns_ptr of %q = %q, want %q", tt.addr, got, tt.want)
 		}
 	}
 }

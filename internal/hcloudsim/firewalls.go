@@ -199,10 +199,10 @@ func (s *Sim) listFirewalls(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, fw := range s.st.firewalls {
 		if f.match(fw.name, fw.labels) {
-			rows = append(rows, row{id: fw.id, name: fw.name, created: fw.created, v: s.firewallJSON(fw)})
+			rows = append(rows, row{id: fw.id, name: fw.name, created: fw.created, render: func() any { return s.firewallJSON(fw) }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "firewalls", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

@@ -108,10 +108,10 @@ func (s *Sim) listNetworks(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, n := range s.st.networks {
 		if f.match(n.name, n.labels) {
-			rows = append(rows, row{id: n.id, name: n.name, created: n.created, v: s.networkJSON(n)})
+			rows = append(rows, row{id: n.id, name: n.name, created: n.created, render: func() any { return s.networkJSON(n) }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "networks", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

@@ -3,25 +3,11 @@ package hcloudsim
 import (
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
-
-// defaultDNSPtr is the reverse DNS name Hetzner gives an IPv4 address until
-// it is changed: static.<octets reversed>.clients.your-server.de (the way
-// in-addr.arpa names are written). IPv6 addresses have none.
-func defaultDNSPtr(addr string) string {
-	a, err := netip.ParseAddr(addr)
-	if err != nil || !a.Is4() {
-		return ""
-	}
-	octets := strings.Split(a.String(), ".")
-	slices.Reverse(octets)
-	return "static." + strings.Join(octets, ".") + ".clients.your-server.de"
-}
 
 // ipv6DNSPtrs lists the reverse DNS entries set on addresses of an IPv6
 // primary IP's network, as public_net.ipv6.dns_ptr of a server shows them.

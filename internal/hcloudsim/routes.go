@@ -8,6 +8,7 @@ import (
 
 // handle registers a /v1 route. Every request first finishes the actions due.
 func (s *Sim) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.advance(time.Now(), true)

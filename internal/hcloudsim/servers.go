@@ -61,11 +61,11 @@ type wirePublicNet struct {
 }
 
 func (s *Sim) serverJSON(srv *server) wireServer {
-	img := srv.image.schema()
+	img := imageSchemas[srv.image.id]
 	out := wireServer{Server: schema.Server{
 		ID: srv.id, Name: srv.name, Status: srv.status, Created: srv.created,
 		PrivateNet:      []schema.ServerPrivateNet{},
-		ServerType:      srv.serverType.schema(),
+		ServerType:      serverTypeSchemas[srv.serverType.name],
 		IncludedTraffic: includedTraffic[srv.location.Name],
 		OutgoingTraffic: new(uint64), IngoingTraffic: new(uint64),
 		Location: *srv.location, Image: &img,
@@ -125,9 +125,9 @@ func (s *Sim) listServers(w http.ResponseWriter, r *http.Request) {
 		if !f.match(srv.name, srv.labels) || (len(statuses) > 0 && !slices.Contains(statuses, srv.status)) {
 			continue
 		}
-		rows = append(rows, row{id: srv.id, name: srv.name, created: srv.created, v: s.serverJSON(srv)})
+		rows = append(rows, row{id: srv.id, name: srv.name, created: srv.created, render: func() any { return s.serverJSON(srv) }})
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "servers", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fleetctl/fleetctl/reconcile"
+	"github.com/fleetctl/fleetctl/reconcile/planview"
+)
+
+// reconcileFlags are the flags plan and apply share.
+type reconcileFlags struct {
+	file         string
+	adopt        bool
+	pluginBinary string
+}
+
+func (f *reconcileFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.file, "file", "f", defaultFleetFile, "the fleet.yaml to converge to")
+	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over unlabelled resources that have a desired resource's name by adding the fleet's labels")
+	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
+}
+
+// newSession loads fleet.yaml and prepares the cloud and SSH access.
+func newSession(path, pluginBinary string, progress io.Writer) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, progress)
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.NewSession(f, reconcile.SessionOptions{
+		PluginBinary: pluginBinary,
+		UserAgent:    "fleetctl",
+		Progress:     progress,
+	})
+}
+
+// useColor reports whether w is a terminal and NO_COLOR is unset.
+func useColor(w io.Writer) bool {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+type planOptions struct {
+	reconcileFlags
+	output           string
+	out              string
+	gitlabReport     string
+	detailedExitcode bool
+}
+
+func newPlanCmd(s streams) *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan -f fleet.yaml",
+		Short: "Show what apply would change on Hetzner Cloud and the manager",
+		Long: `plan reads the live state of the fleet (one label-filtered list per resource
+kind, and the manager's files over SSH) and shows what apply would change.
+
+It works with a read-only HCLOUD_TOKEN and without the runner token or the
+manager's SSH key, as in merge request pipelines: what it cannot compare is
+listed with the reason.
+
+Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
+1 error, 2 changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return planRun(cmd.Context(), s, o)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file for `fleetctl apply FILE`")
+	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
+	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
+	return cmd
+}
+
+func planRun(ctx context.Context, s streams, o planOptions) error {
+	if o.output != "text" && o.output != "json" {
+		return fmt.Errorf("--output %q: want text or json", o.output)
+	}
+	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
+	if err != nil {
+		return err
+	}
+	plan, err := sess.Plan(ctx, o.adopt)
+	if err != nil {
+		return fieldProblem(sess.Fleet, err)
+	}
+	if o.output == "json" {
+		err = planview.JSON(s.Out, plan)
+	} else {
+		err = planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)})
+	}
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := reconcile.WritePlanFile(o.out, plan); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.ErrOut, "Saved the plan to %s: apply it with `fleetctl apply -f %s %s`.\n", o.out, o.file, o.out)
+	}
+	if o.gitlabReport != "" {
+		f, err := os.OpenFile(o.gitlabReport, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("gitlab report: %w", err)
+		}
+		err = planview.GitLabReport(f, plan)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("gitlab report: %w", err)
+		}
+	}
+	if len(plan.Errors) > 0 {
+		return &codeError{code: exitError, err: fmt.Errorf("the plan has %d error(s); see above", len(plan.Errors))}
+	}
+	if o.detailedExitcode && plan.HasChanges() {
+		return &codeError{code: exitChanges}
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/fleetctl/fleetctl/reconcile/sshremote"
+	"github.com/fleetctl/fleetctl/spec"
+)
+
+// Files are the manager's files and commands, reached over SSH.
+type Files interface {
+	// ReadFile returns the file's content and mode; a missing file is an
+	// error wrapping fs.ErrNotExist.
+	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// WriteFile replaces the file atomically with a fresh mtime.
+	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// Run runs a shell command.
+	Run(ctx context.Context, cmd string) (stdout, stderr []byte, err error)
+	Close() error
+}
+
+// Endpoint says how to reach the manager over SSH.
+type Endpoint struct {
+	// Addr is host:port.
+	Addr string
+	User string
+	// HostKeyFingerprint is the LabelSSHHostKey value the host key must
+	// match.
+	HostKeyFingerprint string
+}
+
+// Connector opens the manager's Files. Wait, when set, retries until the
+// manager accepts SSH (after a create or a power on).
+type Connector interface {
+	Connect(ctx context.Context, ep Endpoint, wait bool) (Files, error)
+}
+
+// ReadOptions are what ReadLive needs besides the cloud.
+type ReadOptions struct {
+	// Connector reaches the manager. Nil means the manager's files are not
+	// read; NoConnectorReason then says why.
+	Connector         Connector
+	NoConnectorReason string
+}
+
+// ReadLive reads the live state of the fleet: one label-filtered list per
+// kind (SSH keys, firewalls, servers — the plugin's instances included),
+// then, only for desired resources missing from those lists, a lookup by
+// name to find unlabelled namesakes, then the manager's files over SSH.
+func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live, error) {
+	l, err := ListOwned(ctx, c, d.Fleet)
+	if err != nil {
+		return nil, err
+	}
+	return l, CompleteLive(ctx, c, d, l, opts)
+}
+
+// ListOwned makes the three label-filtered lists, concurrently. It needs
+// only the fleet's name, so it can run while the desired state is built.
+func ListOwned(ctx context.Context, c Cloud, fleet string) (*Live, error) {
+	sel := spec.LabelFleet + "=" + fleet
+	l := &Live{
+		UnlabelledSSHKeys:   map[string]SSHKey{},
+		UnlabelledFirewalls: map[string]Firewall{},
+		UnlabelledServers:   map[string]Server{},
+		Files:               map[Addr]LiveFile{},
+	}
+	var wg sync.WaitGroup
+	var errKeys, errFws, errSrvs error
+	wg.Add(3)
+	go func() { defer wg.Done(); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
+	go func() { defer wg.Done(); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
+	go func() { defer wg.Done(); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
+	wg.Wait()
+	if err := errors.Join(errKeys, errFws, errSrvs); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// CompleteLive adds to the lists what only the desired state tells to look
+// for: unlabelled namesakes, and the manager's files.
+func CompleteLive(ctx context.Context, c Cloud, d *Desired, l *Live, opts ReadOptions) error {
+	if err := findNamesakes(ctx, c, d, l); err != nil {
+		return err
+	}
+	readFiles(ctx, d, l, opts)
+	return nil
+}
+
+func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
+	labelled := map[Kind]map[string]bool{KindSSHKey: {}, KindFirewall: {}, KindServer: {}}
+	for _, k := range l.SSHKeys {
+		labelled[KindSSHKey][k.Name] = true
+	}
+	for _, f := range l.Firewalls {
+		labelled[KindFirewall][f.Name] = true
+	}
+	for _, s := range l.Servers {
+		labelled[KindServer][s.Name] = true
+	}
+	// The lookups run concurrently: on a fleet's first plan every
+	// resource is missing, and their round trips need not add up.
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	lookup := func(find func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := find(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	foreign := func(labels map[string]string) bool { return labels[spec.LabelFleet] != d.Fleet }
+	for _, k := range d.SSHKeys {
+		if labelled[KindSSHKey][k.Name] {
+			continue
+		}
+		lookup(func() error {
+			found, err := c.FindSSHKey(ctx, k.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledSSHKeys[k.Name] = *found
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	for _, f := range d.Firewalls {
+		if labelled[KindFirewall][f.Name] {
+			continue
+		}
+		lookup(func() error {
+			found, err := c.FindFirewall(ctx, f.Name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledFirewalls[f.Name] = *found
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	if name := d.Manager.Name; name != "" && !labelled[KindServer][name] {
+		lookup(func() error {
+			found, err := c.FindServer(ctx, name)
+			if err == nil && found != nil && foreign(found.Labels) {
+				mu.Lock()
+				l.UnlabelledServers[name] = *found
+				mu.Unlock()
+			}
+			return err
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// liveManager returns the labelled manager of the desired one (see
+// liveManagers), or nil.
+func liveManager(d *Desired, l *Live) *Server {
+	m, _ := liveManagers(d, l)
+	return m
+}
+
+// ManagerEndpoint is how to reach a manager server over SSH.
+func ManagerEndpoint(m DesiredServer, s Server) Endpoint {
+	port := m.SSHPort
+	if port == 0 {
+		port = 22
+	}
+	return Endpoint{
+		Addr:               net.JoinHostPort(s.IPv4, strconv.Itoa(port)),
+		User:               m.SSHUser,
+		HostKeyFingerprint: s.Labels[LabelSSHHostKey],
+	}
+}
+
+func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
+	if len(d.Files) == 0 {
+		return
+	}
+	m := liveManager(d, l)
+	if m == nil {
+		return // created by the plan: every file is new
+	}
+	note := func(msg string, blocking bool) {
+		for _, f := range d.Files {
+			if f.NotManagedReason == "" {
+				l.FileNotes = append(l.FileNotes, Note{Subject: string(f.Addr), Message: msg, Blocking: blocking})
+			}
+		}
+	}
+	switch {
+	case opts.Connector == nil:
+		note(opts.NoConnectorReason, true)
+		return
+	case m.Status != "running":
+		l.FilesPending = fmt.Sprintf("server %s is %s", m.Name, m.Status)
+		return
+	case m.Labels[LabelSSHHostKey] == "":
+		note(fmt.Sprintf("server %s has no label %s: its SSH host key cannot be verified, so fleetctl does not connect "+
+			"(restore the label or replace the server)", m.Name, LabelSSHHostKey), true)
+		return
+	case m.IPv4 == "":
+		note(fmt.Sprintf("server %s has no public IPv4 address to reach it over SSH", m.Name), true)
+		return
+	}
+	files, err := opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
+	switch {
+	case errors.Is(err, sshremote.ErrHostKeyMismatch) || errors.Is(err, sshremote.ErrAuthFailed):
+		// Never talk to a host that is not the manager, nor guess.
+		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
+		return
+	case err != nil && ctx.Err() == nil:
+		// A manager that runs but does not answer SSH yet (still booting,
+		// as after an apply that was interrupted right after creating
+		// it): apply waits for it and writes every file.
+		l.FilesPending = fmt.Sprintf("server %s does not accept SSH yet (%v)", m.Name, err)
+		return
+	case err != nil:
+		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
+		return
+	}
+	defer files.Close()
+	marker, _, err := files.ReadFile(ctx, RestartMarker)
+	switch {
+	case err == nil:
+		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
+	case !errors.Is(err, fs.ErrNotExist):
+		l.FileNotes = append(l.FileNotes, Note{Subject: string(AddrRestart), Message: err.Error(), Blocking: true})
+	}
+	for _, f := range d.Files {
+		if f.NotManagedReason != "" {
+			continue
+		}
+		lf, err := readFile(ctx, files, f)
+		if err != nil {
+			l.FileNotes = append(l.FileNotes, Note{Subject: string(f.Addr), Message: err.Error(), Blocking: true})
+			continue
+		}
+		l.Files[f.Addr] = lf
+	}
+}
+
+// readFile reads one desired file from the manager over SFTP. Files
+// compared by digest (the plugin binary) are hashed here and not kept.
+//
+// The binary is read rather than hashed with sha256sum on the manager: a
+// command's paths depend on the remote shell's root, SFTP's do not.
+func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error) {
+	data, mode, err := files.ReadFile(ctx, f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LiveFile{}, nil
+	}
+	if err != nil {
+		return LiveFile{}, fmt.Errorf("read %s: %w", f.Path, err)
+	}
+	sum := sha256.Sum256(data)
+	lf := LiveFile{Exists: true, Mode: mode, Digest: hex.EncodeToString(sum[:])}
+	if f.Format != FormatBytes {
+		lf.Content = data
+	}
+	return lf, nil
+}

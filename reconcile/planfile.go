@@ -1,0 +1,65 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// PlanFileFormat names the saved plan format; ReadPlanFile refuses others.
+const PlanFileFormat = "fleetctl-plan/1"
+
+type planFile struct {
+	Format string `json:"format"`
+	Plan   *Plan  `json:"plan"`
+}
+
+// WritePlanFile saves a plan for a later `apply FILE`. The plan holds no
+// secret values (they are Sensitive, file contents only digests), so the file
+// can be a CI artifact; it is written 0600 all the same.
+func WritePlanFile(path string, p *Plan) error {
+	b, err := json.MarshalIndent(planFile{Format: PlanFileFormat, Plan: p}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("plan file %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("plan file: %w", err)
+	}
+	return nil
+}
+
+// ReadPlanFile loads a saved plan.
+func ReadPlanFile(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("plan file: %w", err)
+	}
+	var pf planFile
+	if err := json.Unmarshal(b, &pf); err != nil {
+		return nil, fmt.Errorf("plan file %s: not a fleetctl plan: %w", path, err)
+	}
+	if pf.Format != PlanFileFormat || pf.Plan == nil {
+		return nil, fmt.Errorf("plan file %s: not a fleetctl plan (format %q, want %q)", path, pf.Format, PlanFileFormat)
+	}
+	return pf.Plan, nil
+}
+
+// ErrStalePlan is returned when a saved plan no longer matches what it was
+// made from.
+var ErrStalePlan = errors.New("saved plan is stale")
+
+// CheckSaved compares a saved plan with a fresh one made now: the saved plan
+// may be applied only when the live state and the desired state it observed
+// are unchanged (then both plans are the same, Diff being pure).
+func CheckSaved(saved, fresh *Plan) error {
+	switch {
+	case saved.Fleet != fresh.Fleet:
+		return fmt.Errorf("%w: it was made for fleet %q, not %q", ErrStalePlan, saved.Fleet, fresh.Fleet)
+	case saved.LiveFingerprint != fresh.LiveFingerprint:
+		return fmt.Errorf("%w: the live state changed since it was made (someone or something changed the fleet's resources); nothing was changed: run plan again", ErrStalePlan)
+	case saved.DesiredFingerprint != fresh.DesiredFingerprint:
+		return fmt.Errorf("%w: fleet.yaml, a secret or the plugin binary changed since it was made; nothing was changed: run plan again", ErrStalePlan)
+	}
+	return nil
+}

@@ -1,0 +1,380 @@
+package planview
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/fleetctl/fleetctl/reconcile"
+)
+
+// TextOptions tune the human view.
+type TextOptions struct {
+	// Color adds ANSI colours; the CLI sets it only on a terminal and
+	// never with NO_COLOR.
+	Color bool
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+type printer struct {
+	w     io.Writer
+	color bool
+	err   error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) paint(code, s string) string {
+	if !p.color || code == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+func symbolColor(sym string) string {
+	switch sym {
+	case "+":
+		return ansiGreen
+	case "~":
+		return ansiYellow
+	case "-":
+		return ansiRed
+	case "-/+", "+/-":
+		return ansiYellow
+	}
+	return ""
+}
+
+func symbolOf(a reconcile.Action) string {
+	switch a {
+	case reconcile.Create:
+		return "+"
+	case reconcile.Update:
+		return "~"
+	case reconcile.Delete:
+		return "-"
+	case reconcile.DeleteThenCreate:
+		return "-/+"
+	case reconcile.CreateThenDelete:
+		return "+/-"
+	}
+	return " "
+}
+
+var legend = []struct {
+	action reconcile.Action
+	text   string
+}{
+	{reconcile.Create, "create"},
+	{reconcile.Update, "update in-place"},
+	{reconcile.Delete, "destroy"},
+	{reconcile.DeleteThenCreate, "destroy and then create replacement"},
+	{reconcile.CreateThenDelete, "create replacement and then destroy"},
+}
+
+// Text writes the plan as people read Terraform's: a legend of the symbols
+// used, one block per changed resource with its attribute changes and the
+// reason for each replace, what could not be compared, the plugin's
+// instances, and a summary line.
+func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
+	p := &printer{w: w, color: opts.Color}
+	used := map[reconcile.Action]bool{}
+	for _, ch := range plan.Changes {
+		used[ch.Action] = true
+	}
+	if plan.HasChanges() {
+		p.printf("fleetctl compared fleet.yaml with the live state of fleet %q.\n", plan.Fleet)
+		p.printf("Resource actions are indicated with the following symbols:\n")
+		for _, l := range legend {
+			if used[l.action] {
+				sym := symbolOf(l.action)
+				p.printf("%s %s\n", p.paint(symbolColor(sym), fmt.Sprintf("%3s", sym)), l.text)
+			}
+		}
+		p.printf("\nfleetctl will perform the following actions:\n")
+		for _, ch := range plan.Changes {
+			if ch.Action != reconcile.NoOp {
+				p.printf("\n")
+				writeChange(p, ch)
+			}
+		}
+	}
+	if len(plan.NotCompared) > 0 {
+		p.printf("\nNot compared (these may differ; apply needs what is missing):\n")
+		for _, n := range plan.NotCompared {
+			p.printf("  %s\n", n.String())
+		}
+	}
+	if len(plan.Instances) > 0 {
+		p.printf("\nAutoscaled instances (the plugin's; apply never changes them):\n")
+		nw, sw := 0, 0
+		for _, in := range plan.Instances {
+			nw, sw = max(nw, len(in.Name)), max(sw, len(in.Status))
+		}
+		for _, in := range plan.Instances {
+			p.printf("  %-*s  %-*s  %s  [id=%d]\n", nw, in.Name, sw, in.Status, in.ServerType, in.ID)
+		}
+	}
+	for _, e := range plan.Errors {
+		p.printf("\n%s %s\n", p.paint(ansiRed+ansiBold, "Error:"), e)
+	}
+	p.printf("\n")
+	if plan.HasChanges() {
+		c := plan.Counts()
+		p.printf("%s %d to add, %d to change, %d to destroy.\n", p.paint(ansiBold, "Plan:"), c.Add, c.Change, c.Destroy)
+	} else {
+		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
+	}
+	return p.err
+}
+
+func headline(ch reconcile.Change) string {
+	switch ch.Action {
+	case reconcile.Create:
+		return "will be created"
+	case reconcile.Update:
+		return "will be updated in-place"
+	case reconcile.Delete:
+		return "will be destroyed"
+	case reconcile.DeleteThenCreate, reconcile.CreateThenDelete:
+		return "must be replaced"
+	}
+	return "is unchanged"
+}
+
+func writeChange(p *printer, ch reconcile.Change) {
+	sym := symbolOf(ch.Action)
+	p.printf("  %s\n", p.paint(ansiBold, "# "+string(ch.Addr)+" "+headline(ch)))
+	if ch.Reason != "" {
+		p.printf("  # (%s)\n", ch.Reason)
+	}
+	p.printf("%s %s {\n", p.paint(symbolColor(sym), fmt.Sprintf("%3s", sym)), ch.Addr)
+	if ch.ID != 0 {
+		p.printf("        %s = %d\n", "id", ch.ID)
+	}
+	keys := unionKeys(ch.Before, ch.After)
+	width := 0
+	for _, k := range keys {
+		before, inBefore := ch.Before[k]
+		after, inAfter := ch.After[k]
+		if inBefore && inAfter && reflect.DeepEqual(before, after) && !contains(ch.SensitiveChanges, k) &&
+			ch.Action != reconcile.Create && ch.Action != reconcile.Delete {
+			continue // hidden: does not count for alignment
+		}
+		width = max(width, len(k))
+	}
+	hidden := 0
+	for _, k := range keys {
+		before, inBefore := ch.Before[k]
+		after, inAfter := ch.After[k]
+		forces := contains(ch.ForcesReplacement, k)
+		suffix := ""
+		if forces {
+			suffix = p.paint(ansiRed, " # forces replacement")
+		}
+		name := fmt.Sprintf("%-*s", width, k)
+		switch {
+		case ch.Action == reconcile.Create || (!inBefore && inAfter):
+			p.printf("      %s %s = %s%s\n", p.paint(ansiGreen, "+"), name, formatValue(after, 6), suffix)
+		case ch.Action == reconcile.Delete || (inBefore && !inAfter):
+			p.printf("      %s %s = %s%s\n", p.paint(ansiRed, "-"), name, formatValue(before, 6), suffix)
+		case contains(ch.SensitiveChanges, k):
+			p.printf("      %s %s = (sensitive value)%s\n", p.paint(ansiYellow, "~"), name, suffix)
+		case reflect.DeepEqual(before, after):
+			hidden++
+		default:
+			writeValueChange(p, name, before, after, suffix)
+		}
+	}
+	if hidden > 0 {
+		p.printf("        # (%d unchanged attribute%s hidden)\n", hidden, plural(hidden))
+	}
+	p.printf("    }\n")
+}
+
+// writeValueChange shows a changed attribute: lists and maps element by
+// element, scalars as before -> after.
+func writeValueChange(p *printer, name string, before, after any, suffix string) {
+	bl, bIsList := before.([]any)
+	al, aIsList := after.([]any)
+	if bIsList && aIsList {
+		p.printf("      %s %s = [%s\n", p.paint(ansiYellow, "~"), name, suffix)
+		same := 0
+		for _, e := range al {
+			if !containsValue(bl, e) {
+				p.printf("          %s %s,\n", p.paint(ansiGreen, "+"), formatValue(e, 10))
+			} else {
+				same++
+			}
+		}
+		for _, e := range bl {
+			if !containsValue(al, e) {
+				p.printf("          %s %s,\n", p.paint(ansiRed, "-"), formatValue(e, 10))
+			}
+		}
+		if same > 0 {
+			p.printf("            # (%d unchanged element%s hidden)\n", same, plural(same))
+		}
+		p.printf("        ]\n")
+		return
+	}
+	bm, bIsMap := before.(map[string]any)
+	am, aIsMap := after.(map[string]any)
+	if bIsMap && aIsMap {
+		p.printf("      %s %s = {%s\n", p.paint(ansiYellow, "~"), name, suffix)
+		same := 0
+		for _, k := range unionKeys(bm, am) {
+			bv, inB := bm[k]
+			av, inA := am[k]
+			switch {
+			case !inB:
+				p.printf("          %s %q = %s\n", p.paint(ansiGreen, "+"), k, formatValue(av, 10))
+			case !inA:
+				p.printf("          %s %q = %s\n", p.paint(ansiRed, "-"), k, formatValue(bv, 10))
+			case !reflect.DeepEqual(bv, av):
+				p.printf("          %s %q = %s -> %s\n", p.paint(ansiYellow, "~"), k, formatValue(bv, 10), formatValue(av, 10))
+			default:
+				same++
+			}
+		}
+		if same > 0 {
+			p.printf("            # (%d unchanged element%s hidden)\n", same, plural(same))
+		}
+		p.printf("        }\n")
+		return
+	}
+	p.printf("      %s %s = %s -> %s%s\n", p.paint(ansiYellow, "~"), name, formatValue(before, 6), formatValue(after, 6), suffix)
+}
+
+// formatValue writes a value as HCL would: quoted strings, bare numbers and
+// bools, lists and maps over several lines.
+func formatValue(v any, indent int) string {
+	pad := strings.Repeat(" ", indent)
+	switch t := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		if t == reconcile.Sensitive || t == "(known after apply)" || strings.HasPrefix(t, "(") && strings.HasSuffix(t, ")") {
+			return t
+		}
+		return strconv.Quote(t)
+	case bool:
+		return strconv.FormatBool(t)
+	case float64:
+		if t == float64(int64(t)) {
+			return strconv.FormatInt(int64(t), 10)
+		}
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	case []any:
+		if len(t) == 0 {
+			return "[]"
+		}
+		var b strings.Builder
+		b.WriteString("[\n")
+		for _, e := range t {
+			b.WriteString(pad + "    " + formatValue(e, indent+4) + ",\n")
+		}
+		b.WriteString(pad + "]")
+		return b.String()
+	case map[string]any:
+		if len(t) == 0 {
+			return "{}"
+		}
+		var b strings.Builder
+		b.WriteString("{\n")
+		for _, k := range sortedKeys(t) {
+			b.WriteString(pad + "    " + strconv.Quote(k) + " = " + formatValue(t[k], indent+4) + "\n")
+		}
+		b.WriteString(pad + "}")
+		return b.String()
+	}
+	return fmt.Sprint(v)
+}
+
+func unionKeys(a, b map[string]any) []string {
+	seen := map[string]bool{}
+	var out []string
+	for k := range a {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return keyLess(out[i], out[j]) })
+	return out
+}
+
+// keyLess sorts attribute names, with numeric indexes in number order
+// (runners[2] before runners[10]).
+func keyLess(a, b string) bool {
+	return padIndexes(a) < padIndexes(b)
+}
+
+func padIndexes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '[' {
+			if j := strings.IndexByte(s[i:], ']'); j > 0 {
+				fmt.Fprintf(&b, "[%08s]", s[i+1:i+j])
+				i += j
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsValue(list []any, v any) bool {
+	for _, e := range list {
+		if reflect.DeepEqual(e, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

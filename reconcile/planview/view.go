@@ -1,0 +1,114 @@
+// Package planview renders a reconcile.Plan for people and programs: a
+// Terraform-like human view, JSON with a format_version, and GitLab's
+// terraform report for the merge request widget. Renderers only read the
+// plan.
+package planview
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/fleetctl/fleetctl/reconcile"
+)
+
+// FormatVersion is the version of the JSON plan format. Consumers should
+// accept any 1.x.
+const FormatVersion = "1.0"
+
+// GitLabReport writes GitLab's terraform report,
+// {"create":N,"update":N,"delete":N}; a replace counts as a create and a
+// delete, as Terraform's report does.
+func GitLabReport(w io.Writer, p *reconcile.Plan) error {
+	c := p.Counts()
+	return json.NewEncoder(w).Encode(struct {
+		Create int `json:"create"`
+		Update int `json:"update"`
+		Delete int `json:"delete"`
+	}{c.Add, c.Change, c.Destroy})
+}
+
+// JSONPlan is the machine-readable plan.
+type JSONPlan struct {
+	FormatVersion   string               `json:"format_version"`
+	Fleet           string               `json:"fleet"`
+	ResourceChanges []ResourceChange     `json:"resource_changes"`
+	Instances       []reconcile.Instance `json:"instances"`
+	NotCompared     []reconcile.Note     `json:"not_compared"`
+	Errors          []string             `json:"errors"`
+	Summary         Summary              `json:"summary"`
+	LiveFingerprint string               `json:"live_fingerprint"`
+}
+
+// ResourceChange is one resource's planned change, shaped like Terraform's
+// resource_changes entries.
+type ResourceChange struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+	Name    string `json:"name"`
+	ID      int64  `json:"id,omitempty"`
+	Change  struct {
+		// Actions are Terraform's: ["no-op"], ["create"], ["update"],
+		// ["delete"], ["delete","create"], ["create","delete"].
+		Actions           []string         `json:"actions"`
+		Before            reconcile.Values `json:"before"`
+		After             reconcile.Values `json:"after"`
+		Reason            string           `json:"reason,omitempty"`
+		ForcesReplacement []string         `json:"forces_replacement,omitempty"`
+		SensitiveChanges  []string         `json:"sensitive_changes,omitempty"`
+		Steps             []reconcile.Step `json:"steps,omitempty"`
+	} `json:"change"`
+}
+
+// Summary counts the changes.
+type Summary struct {
+	Add     int  `json:"add"`
+	Change  int  `json:"change"`
+	Destroy int  `json:"destroy"`
+	Changes bool `json:"changes"`
+}
+
+func actionList(a reconcile.Action) []string {
+	switch a {
+	case reconcile.DeleteThenCreate:
+		return []string{"delete", "create"}
+	case reconcile.CreateThenDelete:
+		return []string{"create", "delete"}
+	}
+	return []string{a.String()}
+}
+
+// NewJSONPlan converts a plan to its JSON shape.
+func NewJSONPlan(p *reconcile.Plan) JSONPlan {
+	c := p.Counts()
+	out := JSONPlan{
+		FormatVersion: FormatVersion, Fleet: p.Fleet,
+		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
+		Summary:         Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges()},
+		LiveFingerprint: p.LiveFingerprint,
+	}
+	if out.Instances == nil {
+		out.Instances = []reconcile.Instance{}
+	}
+	if out.NotCompared == nil {
+		out.NotCompared = []reconcile.Note{}
+	}
+	if out.Errors == nil {
+		out.Errors = []string{}
+	}
+	for _, ch := range p.Changes {
+		rc := ResourceChange{Address: string(ch.Addr), Type: string(ch.Addr.Kind()), Name: ch.Addr.Name(), ID: ch.ID}
+		rc.Change.Actions = actionList(ch.Action)
+		rc.Change.Before, rc.Change.After = ch.Before, ch.After
+		rc.Change.Reason, rc.Change.ForcesReplacement = ch.Reason, ch.ForcesReplacement
+		rc.Change.SensitiveChanges, rc.Change.Steps = ch.SensitiveChanges, ch.Steps
+		out.ResourceChanges = append(out.ResourceChanges, rc)
+	}
+	return out
+}
+
+// JSON writes the plan as indented JSON.
+func JSON(w io.Writer, p *reconcile.Plan) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(NewJSONPlan(p))
+}

@@ -1,0 +1,126 @@
+package planview
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fleetctl/fleetctl/reconcile"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// samplePlan has one change of every kind, as a saved plan reads back.
+func samplePlan(t *testing.T) *reconcile.Plan {
+	t.Helper()
+	p := &reconcile.Plan{
+		Fleet: "gitlab-ci",
+		Changes: []reconcile.Change{
+			{Addr: "hcloud_ssh_key.dev", Action: reconcile.NoOp, ID: 1, Before: reconcile.Values{"name": "dev"}, After: reconcile.Values{"name": "dev"}},
+			{Addr: "hcloud_ssh_key.old", Action: reconcile.Delete, ID: 2, Reason: "no longer in fleet.yaml", Before: reconcile.Values{"name": "old"}},
+			{Addr: "hcloud_firewall.runner", Action: reconcile.Update, ID: 3,
+				Before: reconcile.Values{"name": "runner", "rules": []string{"in tcp port 22 from 0.0.0.0/0", "in tcp port 80 from 0.0.0.0/0"}, "labels": map[string]string{"a": "1"}},
+				After:  reconcile.Values{"name": "runner", "rules": []string{"in icmp from 0.0.0.0/0", "in tcp port 22 from 0.0.0.0/0"}, "labels": map[string]string{"a": "2", "b": ""}}},
+			{Addr: "hcloud_server.runner-manager", Action: reconcile.DeleteThenCreate, ID: 4, Reason: "image changed: Hetzner rebuilds a server's disk only by replacing it",
+				ForcesReplacement: []string{"image"},
+				Before:            reconcile.Values{"image": "debian-12", "server_type": "cpx11", "ipv4": "203.0.113.1"},
+				After:             reconcile.Values{"image": "debian-13", "server_type": "cpx11", "ipv4": "(known after apply)"}},
+			{Addr: reconcile.AddrConfigTOML, Action: reconcile.Update, SensitiveChanges: []string{"content.runners[0].token"},
+				Before: reconcile.Values{"content.concurrent": 10, "content.runners[0].token": reconcile.Sensitive, "content.runners[10].name": "x"},
+				After:  reconcile.Values{"content.concurrent": 20, "content.runners[0].token": reconcile.Sensitive, "content.runners[10].name": "x"}},
+			{Addr: reconcile.AddrFleetYAML, Action: reconcile.Create, After: reconcile.Values{"path": "/etc/fleetctl/fleet.yaml", "mode": "0600", "sha256": "abc"}},
+		},
+		Instances:   []reconcile.Instance{{Name: "runner-docker-autoscaler-a1b2c3", ID: 9, Status: "running", ServerType: "cpx21"}},
+		NotCompared: []reconcile.Note{{Subject: "gitlab_runner.runners[0].token", Message: "environment variable RUNNER_TOKEN is not set", Blocking: true}},
+	}
+	// Round-trip through a plan file, as apply FILE reads it.
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := reconcile.WritePlanFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := reconcile.ReadPlanFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if d := cmp.Diff(string(want), string(got)); d != "" {
+		t.Errorf("%s (-want +got):\n%s", name, d)
+	}
+}
+
+func TestText(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, samplePlan(t), TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.txt", b.Bytes())
+	if strings.Contains(b.String(), "\x1b[") {
+		t.Error("colour without Color")
+	}
+	b.Reset()
+	Text(&b, samplePlan(t), TextOptions{Color: true})
+	if !strings.Contains(b.String(), "\x1b[32m+\x1b[0m") {
+		t.Error("no colour with Color")
+	}
+}
+
+func TestTextNoChanges(t *testing.T) {
+	var b bytes.Buffer
+	p := &reconcile.Plan{Fleet: "f", Changes: []reconcile.Change{{Addr: "hcloud_ssh_key.dev", Action: reconcile.NoOp}}}
+	if err := Text(&b, p, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(b.String()); got != "No changes. Your infrastructure matches the configuration." {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, samplePlan(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan.json", b.Bytes())
+	var v struct {
+		FormatVersion   string `json:"format_version"`
+		ResourceChanges []struct {
+			Change struct{ Actions []string } `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.FormatVersion != FormatVersion || strings.Join(v.ResourceChanges[3].Change.Actions, ",") != "delete,create" {
+		t.Errorf("%+v", v)
+	}
+}
+
+func TestGitLabReport(t *testing.T) {
+	var b bytes.Buffer
+	if err := GitLabReport(&b, samplePlan(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(b.String()); got != `{"create":2,"update":2,"delete":2}` {
+		t.Errorf("got %s", got)
+	}
+}

@@ -1,0 +1,153 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/fleetctl/fleetctl/spec"
+)
+
+// SessionOptions tune NewSession.
+type SessionOptions struct {
+	// PluginBinary is --plugin-binary; "" means the running executable.
+	PluginBinary string
+	// Cloud replaces the Hetzner adapter (tests).
+	Cloud Cloud
+	// PollInterval, Retry tune the Hetzner adapter; zero means defaults.
+	PollInterval time.Duration
+	Retry        RetryPolicy
+	// UserAgent names the program in API requests.
+	UserAgent string
+	// Progress receives progress lines; nil discards them.
+	Progress io.Writer
+	// ServerPoll, ShutdownTimeout, ReadyTimeout tune Apply; zero means
+	// defaults.
+	ServerPoll      time.Duration
+	ShutdownTimeout time.Duration
+	ReadyTimeout    time.Duration
+	// SSHRetryInterval is how often a booting manager is dialled.
+	SSHRetryInterval time.Duration
+}
+
+// Session is one command's view of one fleet: the spec, the desired state
+// built from it, the cloud and the way to the manager.
+type Session struct {
+	Fleet   *spec.Fleet
+	Desired *Desired
+	Cloud   Cloud
+	// Connector is nil when the manager's SSH key is not at hand;
+	// NoConnectorReason then says why.
+	Connector         Connector
+	NoConnectorReason string
+	opts              SessionOptions
+}
+
+// NewSession resolves what every command needs: the API token (required),
+// the endpoint (hcloud.endpoint, else $HCLOUD_ENDPOINT, else Hetzner's), the
+// manager's SSH key (optional: plan works without it) and the desired state.
+func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
+	s := &Session{Fleet: f, opts: opts}
+	if opts.Progress == nil {
+		s.opts.Progress = io.Discard
+	}
+	s.Cloud = opts.Cloud
+	if s.Cloud == nil {
+		tokenRef := f.HCloud.Token
+		if tokenRef == nil {
+			tokenRef = &spec.Secret{Env: "HCLOUD_TOKEN"}
+		}
+		token, err := tokenRef.Resolve()
+		if err != nil {
+			return nil, fmt.Errorf("hcloud.token: %w", err)
+		}
+		endpoint := f.HCloud.Endpoint
+		if endpoint == "" {
+			endpoint = os.Getenv("HCLOUD_ENDPOINT")
+		}
+		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent})
+	}
+	if ref := f.Manager.SSH.PrivateKey; ref == nil {
+		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
+	} else if key, err := ref.Resolve(); err != nil {
+		s.NoConnectorReason = "manager.ssh.private_key: " + err.Error()
+	} else if c, err := NewSSHConnector([]byte(key)); err != nil {
+		s.NoConnectorReason = fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err)
+	} else {
+		c.RetryInterval = opts.SSHRetryInterval
+		s.Connector = c
+	}
+	return s, nil
+}
+
+// desired builds the desired state once; destroy never needs it.
+func (s *Session) desired() (*Desired, error) {
+	if s.Desired == nil {
+		d, err := NewDesired(s.Fleet, DesiredOptions{PluginBinary: s.opts.PluginBinary})
+		if err != nil {
+			return nil, err
+		}
+		s.Desired = d
+	}
+	return s.Desired, nil
+}
+
+// Requests returns how many API requests the session's Hetzner adapter
+// sent, or -1 when it uses another Cloud.
+func (s *Session) Requests() int64 {
+	if h, ok := s.Cloud.(*HetznerCloud); ok {
+		return h.Requests()
+	}
+	return -1
+}
+
+// Plan reads the live state and diffs it with the desired state.
+func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
+	// The lists need only the fleet's name: they run while the desired
+	// state is built (which reads and hashes the plugin binary).
+	type listed struct {
+		live *Live
+		err  error
+	}
+	lists := make(chan listed, 1)
+	go func() {
+		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name)
+		lists <- listed{l, err}
+	}()
+	d, derr := s.desired()
+	got := <-lists
+	if derr != nil {
+		return nil, derr
+	}
+	if got.err != nil {
+		return nil, got.err
+	}
+	if err := CompleteLive(ctx, s.Cloud, d, got.live, ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason}); err != nil {
+		return nil, err
+	}
+	return Diff(d, got.live, adopt), nil
+}
+
+// Apply executes a plan made by this session (or a saved one that
+// CheckSaved accepted).
+func (s *Session) Apply(ctx context.Context, p *Plan, allowDestroy bool) ([]Result, error) {
+	if _, err := s.desired(); err != nil {
+		return nil, err
+	}
+	return Apply(ctx, p, s.applyOptions(allowDestroy))
+}
+
+func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
+	return ApplyOptions{
+		Cloud: s.Cloud, Desired: s.Desired, Connector: s.Connector, NoConnectorReason: s.NoConnectorReason,
+		AllowDestroy: allowDestroy, Progress: s.opts.Progress,
+		ServerPoll: s.opts.ServerPoll, ShutdownTimeout: s.opts.ShutdownTimeout, ReadyTimeout: s.opts.ReadyTimeout,
+	}
+}
+
+// Destroy removes everything the fleet owns.
+func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
+	return Destroy(ctx, s.Cloud, s.Fleet.Name, confirm, s.opts.Progress)
+}

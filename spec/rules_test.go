@@ -1,0 +1,261 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestCron(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		expr string
+		ok   bool
+	}{
+		{"* * * * *", true},
+		{"* 7-19 * * mon-fri", true},
+		{"*/15 8 1,15 jan-jun ?", true},
+		{"0 12 L * *", true},
+		{"0 12 15W * *", true},
+		{"0 12 LW * *", true},
+		{"30 6 * * 5#3", true},
+		{"30 6 * * 5L", true},
+		{"0 0 * * 7", true},
+		{"0 0 * * SUN", true},
+		{"0-59/5 0-23/2 1-31 1-12 0-6", true},
+		{"5/15 * * * *", true},
+		{"@daily", true},
+		{"@hourly", true},
+		{"", false},
+		{"* * * *", false},
+		{"0 * * * * *", false},
+		{"60 * * * *", false},
+		{"* 24 * * *", false},
+		{"* * 0 * *", false},
+		{"* * 32 * *", false},
+		{"* * * 13 *", false},
+		{"* * * * 8", false},
+		{"* * * * fry", false},
+		{"* * * smarch *", false},
+		{"*/0 * * * *", false},
+		{"*/x * * * *", false},
+		{"19-7 * * * *", false},
+		{"1,,2 * * * *", false},
+		{"* * ? * *", true},
+		{"? * * * *", false},
+		{"* * * * 5#6", false},
+		{"* * W * *", false},
+		{"@often", false},
+	} {
+		if got := cronProblem(tc.expr) == ""; got != tc.ok {
+			t.Errorf("cronProblem(%q) = %q, want ok=%v", tc.expr, cronProblem(tc.expr), tc.ok)
+		}
+	}
+}
+
+func TestSelector(t *testing.T) {
+	t.Parallel()
+	labels := map[string]string{"runner": "", "env": "prod", LabelRole: "manager"}
+	for _, tc := range []struct {
+		selector string
+		valid    bool
+		matches  bool
+	}{
+		{"runner", true, true},
+		{"!runner", true, false},
+		{"env=prod", true, true},
+		{"env==prod", true, true},
+		{"env!=prod", true, false},
+		{"env!=dev", true, true},
+		{"env in (prod, staging)", true, true},
+		{"env notin (prod,staging)", true, false},
+		{"env in (dev)", true, false},
+		{"runner,env=prod", true, true},
+		{"runner, env=dev", true, false},
+		{"fleetctl.io/role=manager", true, true},
+		{"missing", true, false},
+		{"!missing", true, true},
+		{"missing!=x", true, true},
+		{"", false, false},
+		{"runner,", false, false},
+		{"env in (prod", false, false},
+		{"env in ()", false, false},
+		{"env=pr od", false, false},
+		{"env=prod=x", false, false},
+		{"-bad", false, false},
+		{"env ~ prod", false, false},
+		{"Example.com/x=y", false, false},
+	} {
+		reqs, err := parseSelector(tc.selector)
+		if (err == nil) != tc.valid {
+			t.Errorf("parseSelector(%q) error = %v, want valid=%v", tc.selector, err, tc.valid)
+			continue
+		}
+		if err == nil {
+			if got := selectorMatches(reqs, labels); got != tc.matches {
+				t.Errorf("selector %q matches = %v, want %v", tc.selector, got, tc.matches)
+			}
+		}
+	}
+}
+
+func TestLabelRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		key, value string
+		ok         bool
+	}{
+		{"runner", "", true},
+		{"env", "prod", true},
+		{"example.com/owner", "team-a_b.c", true},
+		{"a.b-c_d", "A1", true},
+		{strings.Repeat("k", 63), strings.Repeat("v", 63), true},
+		{strings.Repeat("k", 64), "", false},
+		{"k", strings.Repeat("v", 64), false},
+		{"", "v", false},
+		{"-k", "v", false},
+		{"k-", "v", false},
+		{"k", "-v", false},
+		{"k", "v v", false},
+		{"Example.com/k", "v", false},
+		{"/k", "v", false},
+		{"example.com/", "v", false},
+		{"a/b/c", "v", false},
+	} {
+		got := labelKeyProblem(tc.key) == "" && labelValueProblem(tc.value) == ""
+		if got != tc.ok {
+			t.Errorf("label %q=%q: key %q, value %q; want ok=%v", tc.key, tc.value, labelKeyProblem(tc.key), labelValueProblem(tc.value), tc.ok)
+		}
+	}
+}
+
+func TestCIDRAndPort(t *testing.T) {
+	t.Parallel()
+	for cidr, ok := range map[string]bool{
+		"0.0.0.0/0": true, "::/0": true, "203.0.113.0/24": true, "2001:db8::/32": true, "10.1.2.3/32": true,
+		"10.1.2.3/24": false, "10.1.2.3": false, "2001:db8::1/32": false, "300.0.0.0/8": false, "any": false, "": false,
+		"fe80::/10": true, "10.0.0.0/33": false,
+	} {
+		if got := cidrProblem(cidr) == ""; got != ok {
+			t.Errorf("cidrProblem(%q) = %q, want ok=%v", cidr, cidrProblem(cidr), ok)
+		}
+	}
+	for port, ok := range map[string]bool{
+		"22": true, "1": true, "65535": true, "any": true, "8000-9000": true, "1-65535": true,
+		"0": false, "65536": false, "022": false, "9000-8000": false, "80-80": false, "80-": false, "-80": false,
+		"http": false, "": false, "22 ": false, "ANY": false,
+	} {
+		if got := portProblem(port) == ""; got != ok {
+			t.Errorf("portProblem(%q) = %q, want ok=%v", port, portProblem(port), ok)
+		}
+	}
+}
+
+func TestHostname(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		suffix int
+		ok     bool
+	}{
+		{"runner-manager", 0, true},
+		{"runner-manager.ci.example.com", 0, true},
+		{"a", 0, true},
+		{"Runner1", 0, true},
+		{strings.Repeat("a", 63), 0, true},
+		{strings.Repeat("a", 64), 0, false},
+		{strings.Repeat("a", 54), instanceSuffix, true},
+		{strings.Repeat("a", 55), instanceSuffix, false},
+		{"runner_manager", 0, false},
+		{"-runner", 0, false},
+		{"runner-", 0, false},
+		{"runner..manager", 0, false},
+		{"runner.", 0, false},
+		{"", 0, false},
+		{"runner manager", 0, false},
+	} {
+		if got := hostnameProblem(tc.name, tc.suffix) == ""; got != tc.ok {
+			t.Errorf("hostnameProblem(%q, %d) = %q, want ok=%v", tc.name, tc.suffix, hostnameProblem(tc.name, tc.suffix), tc.ok)
+		}
+	}
+}
+
+func TestNearest(t *testing.T) {
+	t.Parallel()
+	fields := sortedKeys(structFields(reflect.TypeOf(Policy{})))
+	for in, want := range map[string]string{
+		"idle_cout": "idle_count", "idleTime": "idle_time", "idle-time": "idle_time", "timezon": "timezone",
+		"period": "periods", "zzz": "", "scale": "",
+	} {
+		if got := nearest(in, fields); got != want {
+			t.Errorf("nearest(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzParse checks that no input makes Parse panic, hang or return an error
+// other than Problems with positions; and that whatever it accepts also
+// validates again and lints without panicking.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.yaml")
+	examples, _ := filepath.Glob("../examples/*/*.yaml")
+	for _, path := range append(seeds, examples...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fleet, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			problems, ok := err.(Problems)
+			if !ok || len(problems) == 0 {
+				t.Fatalf("error is %T, want non-empty Problems: %v", err, err)
+			}
+			for _, p := range problems {
+				if p.File != "fuzz.yaml" || p.Message == "" || p.Warning {
+					t.Fatalf("malformed problem: %#v", p)
+				}
+				if p.Pos.Line < 0 || p.Pos.Col < 0 {
+					t.Fatalf("negative position: %#v", p)
+				}
+			}
+			return
+		}
+		if err := fleet.Validate(); err != nil {
+			t.Fatalf("Parse accepted a fleet that Validate refuses: %v", err)
+		}
+		for _, w := range fleet.Lint() {
+			if !w.Warning {
+				t.Fatalf("Lint returned a non-warning: %v", w)
+			}
+		}
+		_ = fleet.Pos("gitlab_runner.runners[0].autoscaler.policy[0].idle_time")
+	})
+}
+
+func TestSyntaxColumn(t *testing.T) {
+	t.Parallel()
+	data := []byte("a: 1\n\tb: 2\nc: [x\n  d: e: f\n  \"open\n")
+	for _, tc := range []struct {
+		line int
+		msg  string
+		want int
+	}{
+		{2, "found a tab character that violates indentation", 1},
+		{1, "found a tab character that violates indentation", 0},
+		{3, "did not find expected ',' or ']'", 4},
+		{4, "mapping values are not allowed in this context", 4},
+		{5, "found unexpected end of stream", 3},
+		{5, "something else", 3},
+		{99, "something else", 1},
+		{0, "something else", 1},
+	} {
+		if got := syntaxColumn(data, tc.line, tc.msg); got != tc.want {
+			t.Errorf("syntaxColumn(line %d, %q) = %d, want %d", tc.line, tc.msg, got, tc.want)
+		}
+	}
+}
