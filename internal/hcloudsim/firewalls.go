@@ -401,14 +401,12 @@ func (s *Sim) routesFirewallActions() {
 			}
 		}
 		for _, t := range targets {
-			if slices.ContainsFunc(fw.applyTo, t.same) {
-				continue
+			if !slices.ContainsFunc(fw.applyTo, t.same) {
+				if s.appliedBySelector(fw, t.server) {
+					return nil, &apiError{status: 422, code: "firewall_managed_by_label_selector", message: "firewall is applied to the server via a label selector and cannot be removed manually"}
+				}
+				return nil, &apiError{status: 422, code: "firewall_already_removed", message: "firewall is not applied to the resource"}
 			}
-			if srv := s.st.servers[t.server]; srv != nil && slices.Contains(s.firewallsOf(srv), fw.id) {
-				return nil, &apiError{status: 422, code: "firewall_managed_by_label_selector",
-					message: fmt.Sprintf("firewall %d has been applied to server %d via label selector", fw.id, srv.id)}
-			}
-			return nil, &apiError{status: 422, code: "firewall_already_removed", message: "firewall is not applied to the resource"}
 		}
 		actions := []schema.Action{}
 		for _, t := range targets {

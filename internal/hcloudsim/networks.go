@@ -261,9 +261,9 @@ func (s *Sim) deleteNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errProtected("network"))
 		return
 	}
-	if len(s.networkJSON(n).Servers) > 0 {
-		writeError(w, &apiError{status: 422, code: "resource_in_use", message: "servers are still attached to the network"})
-		return
+	// Attached servers are detached automatically (API reference).
+	for _, srv := range s.st.servers {
+		srv.privateNets = slices.DeleteFunc(srv.privateNets, func(pn privateNet) bool { return pn.network == n.id })
 	}
 	delete(s.st.networks, n.id)
 	w.WriteHeader(http.StatusNoContent)

@@ -56,6 +56,8 @@ func (s *Sim) routes() {
 	s.handle("PUT /v1/servers/{id}", s.updateServer)
 	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
 	s.routesServerActions()
+	s.routesServerDNSPtr()
+	s.routesServerCLIActions()
 
 	s.handle("GET /v1/firewalls", s.listFirewalls)
 	s.handle("POST /v1/firewalls", s.createFirewall)

@@ -34,6 +34,9 @@ type server struct {
 	directFirewalls []int64
 	// loopback is the address of the server's SSH host (SSH mode).
 	loopback string
+
+	// backupWindow is set while backups are enabled.
+	backupWindow string
 }
 
 type privateNet struct {
@@ -75,6 +78,10 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 	if out.Volumes == nil {
 		out.Volumes = []int64{}
 	}
+	if srv.backupWindow != "" {
+		window := srv.backupWindow
+		out.BackupWindow = &window
+	}
 	for _, pn := range srv.privateNets {
 		aliases := slices.Clone(pn.aliasIPs)
 		if aliases == nil {
@@ -91,7 +98,7 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 		out.PublicNet.IPv4 = &schema.ServerPublicNetIPv4{ID: ip.id, IP: ip.ip, DNSPtr: ip.dnsPtr(ip.ip)}
 	}
 	if ip := s.st.primaryIPs[srv.ipv6]; ip != nil {
-		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: []schema.ServerPublicNetIPv6DNSPtr{}}
+		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: ipv6DNSPtrs(ip)}
 	}
 	for _, fw := range s.firewallsOf(srv) {
 		out.PublicNet.Firewalls = append(out.PublicNet.Firewalls, schema.ServerFirewall{ID: fw, Status: "applied"})
