@@ -205,28 +205,63 @@ func TestTokens(t *testing.T) {
 
 func TestActionDuration(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, Options{ActionDuration: 150 * time.Millisecond})
+	env := newTestEnv(t, Options{ActionDuration: time.Second})
 	ctx := context.Background()
 	res, _, err := env.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "slow", ServerType: &hcloud.ServerType{Name: "cx23"}, Image: &hcloud.Image{Name: "debian-12"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _, err = env.client.Server.Poweroff(ctx, res.Server)
+	mustErrorCode(t, err, hcloud.ErrorCodeLocked)
 	time.Sleep(30 * time.Millisecond)
 	a, _, err := env.client.Action.GetByID(ctx, res.Action.ID)
 	if err != nil || a.Status != hcloud.ActionStatusRunning || a.Progress < 1 || a.Progress > 99 {
-		t.Errorf("after 30ms of 150ms: %+v %v", a, err)
+		t.Errorf("after 30ms of 1s: %+v %v", a, err)
 	}
 	srv, _, _ := env.client.Server.GetByID(ctx, res.Server.ID)
 	if srv.Status != hcloud.ServerStatusInitializing {
 		t.Errorf("server while creating: %s", srv.Status)
 	}
-	_, _, err = env.client.Server.Poweroff(ctx, srv)
-	mustErrorCode(t, err, hcloud.ErrorCodeLocked)
 	if err := env.client.Action.WaitFor(ctx, append(res.NextActions, res.Action)...); err != nil {
 		t.Fatal(err)
 	}
 	srv, _, _ = env.client.Server.GetByID(ctx, res.Server.ID)
 	if srv.Status != hcloud.ServerStatusRunning {
 		t.Errorf("server after actions: %s", srv.Status)
+	}
+}
+
+func TestFinishedActionsAreBounded(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	env.sim.maxActions = 10
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "a"})
+	var last *hcloud.Action
+	for range 20 {
+		a, _, err := env.client.Server.Reboot(ctx, srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.client.Action.WaitFor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		last = a
+	}
+	all, err := env.client.Server.Action.All(ctx, hcloud.ActionListOpts{})
+	if err != nil || len(all) > 11 || all[len(all)-1].ID != last.ID {
+		t.Errorf("kept %d actions (%v), want at most 10 finished ones and the newest", len(all), err)
+	}
+}
+
+func TestLatencyOption(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{Latency: 40 * time.Millisecond})
+	start := time.Now()
+	if _, err := env.client.Location.All(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Errorf("request took %s, want at least the 40ms latency", d)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 // handle registers a /v1 route. Every request first finishes the actions due.
 func (s *Sim) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.advance(time.Now(), true)
@@ -31,7 +32,16 @@ func (s *Sim) routes() {
 	s.handle("GET /v1/images/{id}", s.getImage)
 	s.handle("GET /v1/pricing", s.getPricing)
 
-	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) { s.listActions(w, r, nil) })
+	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("id") {
+			// Listing every action of the project was removed on 2025-01-30.
+			writeError(w, &apiError{status: 410, code: "deprecated_api_endpoint",
+				message: "listing all actions was removed; pass id",
+				details: map[string]any{"announcement": "https://docs.hetzner.cloud/changelog#2025-01-30-listing-arbitrary-actions-in-the-actions-list-endpoint-is-removed"}})
+			return
+		}
+		s.listActions(w, r, nil)
+	})
 	s.handle("GET /v1/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) { s.getAction(w, r, nil) })
 
 	s.handle("GET /v1/ssh_keys", s.listSSHKeys)
@@ -46,6 +56,8 @@ func (s *Sim) routes() {
 	s.handle("PUT /v1/servers/{id}", s.updateServer)
 	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
 	s.routesServerActions()
+	s.routesServerDNSPtr()
+	s.routesServerCLIActions()
 
 	s.handle("GET /v1/firewalls", s.listFirewalls)
 	s.handle("POST /v1/firewalls", s.createFirewall)
