@@ -29,7 +29,7 @@ type killPoint struct {
 	after time.Duration
 }
 
-var randomKills = flag.Int("random-kills", 3, "how many more kill points TestApplyKilledConverges picks at random times")
+var randomKills = flag.Int("random-kills", 2, "how many more kill points TestApplyKilledConverges picks at random times")
 
 // crashPoints span a whole apply from empty: reading the live state, the
 // creates with their answers lost, the actions waited on, and every step on
