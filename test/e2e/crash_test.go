@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"time"
 )
 
-// killPoint is a moment of a from-empty apply at which the test kills it.
+// killPoint is a moment of an apply at which the test kills it.
 type killPoint struct {
 	name string
 	// stall, if set, delays the matching request in the simulator, so that
@@ -88,7 +89,9 @@ func TestApplyKilledConverges(t *testing.T) {
 	// The points must really differ: the state apply had reached, as the
 	// simulator and its stderr saw it, is distinct at each.
 	distinct := map[string]bool{}
-	for name, seen := range observed {
+	names := slices.Sorted(maps.Keys(observed))
+	for _, name := range names {
+		seen := observed[name]
 		if seen == "" {
 			t.Logf("not killed %-28s apply finished first", name+":")
 			continue
