@@ -823,7 +823,13 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			return fmt.Errorf("%s: not in the desired state", ch.Addr)
 		}
 		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, len(df.Content), modeString(df.Mode))
-		if err := files.WriteFile(ctx, df.Path, df.Content, df.Mode); err != nil {
+		var err error
+		if df.DigestRecord != "" {
+			err = writeWithDigestRecord(ctx, files, df)
+		} else {
+			err = files.WriteFile(ctx, df.Path, df.Content, df.Mode)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 		a.record(ch.Addr, "written")

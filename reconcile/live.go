@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
@@ -21,8 +22,13 @@ type Files interface {
 	// ReadFile returns the file's content and mode; a missing file is an
 	// error wrapping fs.ErrNotExist.
 	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// Stat returns the file's attributes without reading it (mtime in
+	// whole seconds); a missing file is an error wrapping fs.ErrNotExist.
+	Stat(ctx context.Context, path string) (fs.FileInfo, error)
 	// WriteFile replaces the file atomically with a fresh mtime.
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// Chtimes sets the file's modification time (whole seconds).
+	Chtimes(ctx context.Context, path string, mtime time.Time) error
 	// Run runs a shell command.
 	Run(ctx context.Context, cmd string) (stdout, stderr []byte, err error)
 	Close() error
@@ -258,11 +264,19 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 }
 
 // readFile reads one desired file from the manager over SFTP. Files
-// compared by digest (the plugin binary) are hashed here and not kept.
+// compared by digest (the plugin binary) are hashed here and not kept; when
+// the file has a digest record that matches its size and mtime, it is not
+// read at all.
 //
 // The binary is read rather than hashed with sha256sum on the manager: a
 // command's paths depend on the remote shell's root, SFTP's do not.
 func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error) {
+	if f.DigestRecord != "" {
+		lf, ok, err := readRecordedDigest(ctx, files, f)
+		if ok || err != nil {
+			return lf, err
+		}
+	}
 	data, mode, err := files.ReadFile(ctx, f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return LiveFile{}, nil

@@ -116,6 +116,11 @@ type DesiredFile struct {
 	// path such as runners[0].autoscaler.max_instances) needs
 	// gitlab-runner restarted.
 	RestartKey func(key string) bool `json:"-"`
+	// DigestRecord, when set, is the path of a record of the file's
+	// SHA-256, size and mtime that Apply writes after the file: plan
+	// trusts the recorded digest while size and mtime match, and reads
+	// the file whole otherwise (FormatBytes only).
+	DigestRecord string
 	// RestartOnChange says any change of the file needs gitlab-runner
 	// restarted (the plugin binary).
 	RestartOnChange bool
@@ -123,10 +128,17 @@ type DesiredFile struct {
 	// (e.g. a plugin binary for another architecture); it becomes a
 	// blocking note.
 	NotManagedReason string
+
+	// digest caches SHA256 of Content, which plan needs several times:
+	// the plugin binary is tens of megabytes.
+	digest string
 }
 
 // SHA256 is the hex digest of the content.
 func (f DesiredFile) SHA256() string {
+	if f.digest != "" {
+		return f.digest
+	}
 	s := sha256.Sum256(f.Content)
 	return hex.EncodeToString(s[:])
 }
