@@ -2,7 +2,10 @@ package reconcile_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
 	"github.com/fleetctl/fleetctl/reconcile"
@@ -397,26 +401,68 @@ func containsWords(text, want string) bool {
 }
 
 // TestPlanRequests: plan on an applied fleet costs one label-filtered list
-// per kind — three requests, however many resources the project holds.
+// per kind — three requests, however many resources the project and the
+// fleet hold — and one more, the upstream plugin's servers, when a runner
+// uses that plugin.
 func TestPlanRequests(t *testing.T) {
 	requireSSHHosts(t)
 	t.Parallel()
-	e := newEnv(t, hcloudsim.Options{})
-	e.mustApply()
-	ctx := context.Background()
-	for i := 0; i < 60; i++ { // more than a page of unrelated servers
-		if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "unrelated-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26),
-			ServerType: &hcloud.ServerType{Name: "cpx11"}, Image: &hcloud.Image{Name: "debian-12"}, Labels: map[string]string{"team": "web"}}); err != nil {
+	var moreKeys, moreFirewalls strings.Builder
+	for i := 1; i < 10; i++ {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
 			t.Fatal(err)
 		}
+		sshPub, _ := ssh.NewPublicKey(pub)
+		fmt.Fprintf(&moreKeys, "  - name: colleague-%d\n    public_key: %q\n", i, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))))
 	}
-	e.sim.ResetStats()
-	if p := e.plan(false); p.HasChanges() {
-		t.Fatalf("plan:\n%s", planText(t, p))
+	for i := 1; i < 5; i++ {
+		fmt.Fprintf(&moreFirewalls, "  - name: extra-%d\n    rules:\n      - {direction: in, protocol: tcp, port: \"%d\", source_ips: [10.0.0.0/8]}\n"+
+			"    apply_to:\n      - label_selector: runner\n", i, 8000+i)
 	}
-	stats := e.sim.Stats()
-	if stats.Total != 3 {
-		t.Errorf("plan sent %d requests, want 3 (one list per kind): %v", stats.Total, stats.ByRoute)
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   int
+	}{
+		{name: "tutorial with the fleetctl plugin", want: 3},
+		{name: "tutorial with the upstream plugin", values: map[string]string{"plugin": "hetznercloud/fleeting-plugin-hetzner:latest"}, want: 4},
+		{name: "ten SSH keys and five firewalls", values: map[string]string{"more_ssh_keys": moreKeys.String(), "more_firewalls": moreFirewalls.String()}, want: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, hcloudsim.Options{})
+			e.writeFleet(tt.values)
+			e.mustApply()
+			ctx := context.Background()
+			for i := 0; i < 60; i++ { // more than a page of unrelated servers
+				if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: fmt.Sprintf("unrelated-%d", i),
+					ServerType: &hcloud.ServerType{Name: "cpx11"}, Image: &hcloud.Image{Name: "debian-12"}, Labels: map[string]string{"team": "web"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.sim.ResetStats()
+			p := e.plan(false)
+			if p.HasChanges() {
+				t.Fatalf("plan:\n%s", planText(t, p))
+			}
+			if stats := e.sim.Stats(); stats.Total != tt.want {
+				t.Errorf("plan sent %d requests, want %d: %v", stats.Total, tt.want, stats.ByRoute)
+			}
+			keys, firewalls := 0, 0
+			for _, ch := range p.Changes {
+				switch ch.Addr.Kind() {
+				case reconcile.KindSSHKey:
+					keys++
+				case reconcile.KindFirewall:
+					firewalls++
+				}
+			}
+			if tt.values["more_ssh_keys"] != "" && (keys != 10 || firewalls != 5) {
+				t.Errorf("the plan compared %d SSH keys and %d firewalls, want 10 and 5", keys, firewalls)
+			}
+		})
 	}
 }
 

@@ -41,7 +41,7 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	if resolve == nil {
 		resolve = spec.Secret.Resolve
 	}
-	d := &Desired{Fleet: f.Name}
+	d := &Desired{Fleet: f.Name, UpstreamGroups: UpstreamGroups(f)}
 	keyFingerprints := map[string]string{}
 	for _, k := range f.SSHKeys {
 		pub, err := k.PublicKeyValue()

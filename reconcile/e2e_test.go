@@ -76,14 +76,14 @@ hcloud:
 ssh_keys:
   - name: dev
     public_key: "{{pub}}"
-firewalls:
+{{more_ssh_keys}}firewalls:
   - name: runner
     rules:
       - {description: allow icmp from everywhere, direction: in, protocol: icmp, source_ips: [0.0.0.0/0, "::/0"]}
       - {description: allow ssh from everywhere, direction: in, protocol: tcp, port: "22", source_ips: [0.0.0.0/0, "::/0"]}
     apply_to:
       - label_selector: runner
-manager:
+{{more_firewalls}}manager:
   name: runner-manager
   server_type: {{server_type}}
   image: {{image}}
@@ -104,7 +104,7 @@ gitlab_runner:
       executor: docker-autoscaler
       docker: {image: "alpine:latest"}
       autoscaler:
-        plugin: fleetctl
+        plugin: {{plugin}}
         capacity_per_instance: 4
         max_instances: {{max_instances}}
         max_use_count: 0
@@ -194,6 +194,7 @@ func newEnv(t testing.TB, opts hcloudsim.Options) *env {
 		"fleet": e.fleet, "dir": e.dir, "url": e.url, "port": fmt.Sprint(e.sshPort),
 		"pub":         strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
 		"server_type": "cpx11", "image": "debian-12", "max_instances": "5", "idle_count": "8",
+		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "",
 	}
 	e.writeFleet(nil)
 	return e

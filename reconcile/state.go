@@ -32,10 +32,13 @@ const (
 // Desired is what fleet.yaml asks for, resolved: secrets read where they
 // could be, files rendered. Build it with NewDesired.
 type Desired struct {
-	Fleet     string
-	SSHKeys   []DesiredSSHKey
-	Firewalls []DesiredFirewall
-	Manager   DesiredServer
+	Fleet string
+	// UpstreamGroups are the instance groups of runners that use the
+	// upstream plugin, whose servers plan lists.
+	UpstreamGroups []UpstreamGroup
+	SSHKeys        []DesiredSSHKey
+	Firewalls      []DesiredFirewall
+	Manager        DesiredServer
 	// Files are the manager's files, in the order Apply writes them.
 	Files []DesiredFile
 	// Notes say what could not be resolved (a secret that is not set).
@@ -149,8 +152,11 @@ func (f DesiredFile) SHA256() string {
 type Live struct {
 	SSHKeys   []SSHKey
 	Firewalls []Firewall
-	// Servers are the manager and the plugin's instances.
+	// Servers are the manager and the fleetctl plugin's instances.
 	Servers []Server
+	// UpstreamInstances are the servers the upstream plugin created for
+	// the fleet's runners (see UpstreamGroup).
+	UpstreamInstances []Server
 	// Unlabelled are resources without the fleet label that carry a
 	// desired resource's name, by address.
 	UnlabelledSSHKeys   map[string]SSHKey
