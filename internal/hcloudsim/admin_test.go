@@ -205,23 +205,23 @@ func TestTokens(t *testing.T) {
 
 func TestActionDuration(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, Options{ActionDuration: 150 * time.Millisecond})
+	env := newTestEnv(t, Options{ActionDuration: time.Second})
 	ctx := context.Background()
 	res, _, err := env.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "slow", ServerType: &hcloud.ServerType{Name: "cx23"}, Image: &hcloud.Image{Name: "debian-12"}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _, err = env.client.Server.Poweroff(ctx, res.Server)
+	mustErrorCode(t, err, hcloud.ErrorCodeLocked)
 	time.Sleep(30 * time.Millisecond)
 	a, _, err := env.client.Action.GetByID(ctx, res.Action.ID)
 	if err != nil || a.Status != hcloud.ActionStatusRunning || a.Progress < 1 || a.Progress > 99 {
-		t.Errorf("after 30ms of 150ms: %+v %v", a, err)
+		t.Errorf("after 30ms of 1s: %+v %v", a, err)
 	}
 	srv, _, _ := env.client.Server.GetByID(ctx, res.Server.ID)
 	if srv.Status != hcloud.ServerStatusInitializing {
 		t.Errorf("server while creating: %s", srv.Status)
 	}
-	_, _, err = env.client.Server.Poweroff(ctx, srv)
-	mustErrorCode(t, err, hcloud.ErrorCodeLocked)
 	if err := env.client.Action.WaitFor(ctx, append(res.NextActions, res.Action)...); err != nil {
 		t.Fatal(err)
 	}

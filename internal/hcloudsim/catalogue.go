@@ -103,6 +103,22 @@ func (d serverTypeDef) schema() schema.ServerType {
 	return st
 }
 
+// serverTypeSchemas and imageSchemas are rendered once: servers embed them
+// in every answer. They are shared, so never modified.
+var (
+	serverTypeSchemas = map[string]schema.ServerType{}
+	imageSchemas      = map[int64]schema.Image{}
+)
+
+func init() {
+	for _, d := range serverTypeDefs {
+		serverTypeSchemas[d.name] = d.schema()
+	}
+	for _, d := range imageDefs {
+		imageSchemas[d.id] = d.schema()
+	}
+}
+
 func locationByName(name string) *schema.Location {
 	for i := range locations {
 		if locations[i].Name == name {

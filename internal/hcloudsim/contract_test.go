@@ -3,11 +3,15 @@ package hcloudsim
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -113,6 +117,7 @@ func (c *contract) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.checked[fmt.Sprintf("%s %s %d", r.Method, route.Path, rec.Code)]++
 	c.mu.Unlock()
+	recordCovered(r.Method, route.Path, rec.Code)
 }
 
 func (c *contract) routesChecked() []string {
@@ -161,4 +166,49 @@ func newClient(base, token string) *hcloud.Client {
 		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ConstantBackoff(5 * time.Millisecond)}),
 		hcloud.WithRetryOpts(hcloud.RetryOpts{BackoffFunc: hcloud.ConstantBackoff(5 * time.Millisecond), MaxRetries: 2}),
 	)
+}
+
+// covered collects, across all tests of the binary, the routes whose
+// responses passed through a contract check: "METHOD /path/{}/..." → statuses.
+var (
+	coveredMu sync.Mutex
+	covered   = map[string]map[int]bool{}
+)
+
+var paramRE = regexp.MustCompile(`\{[^}]*\}`)
+
+func normalizeRoute(method, path string) string {
+	return method + " " + paramRE.ReplaceAllString(strings.TrimPrefix(path, "/v1"), "{}")
+}
+
+func recordCovered(method, specPath string, status int) {
+	coveredMu.Lock()
+	defer coveredMu.Unlock()
+	key := normalizeRoute(method, specPath)
+	if covered[key] == nil {
+		covered[key] = map[int]bool{}
+	}
+	covered[key][status] = true
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" && len(covered) > 0 {
+		var missing []string
+		for _, p := range New(Options{}).patterns {
+			method, path, _ := strings.Cut(p, " ")
+			path = strings.Replace(path, "/{id}/{sub}", "/{id}/actions", 1)
+			if slices.Contains(unspecifiedRoutes, path) || strings.HasPrefix(path, "/v1/storage_box") {
+				continue
+			}
+			if covered[normalizeRoute(method, path)] == nil {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: routes without a contract-checked response:\n  %s\n", strings.Join(missing, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

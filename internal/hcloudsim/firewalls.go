@@ -199,10 +199,10 @@ func (s *Sim) listFirewalls(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, fw := range s.st.firewalls {
 		if f.match(fw.name, fw.labels) {
-			rows = append(rows, row{id: fw.id, name: fw.name, created: fw.created, v: s.firewallJSON(fw)})
+			rows = append(rows, row{id: fw.id, name: fw.name, created: fw.created, render: func() any { return s.firewallJSON(fw) }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "firewalls", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 
@@ -265,6 +265,9 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	fw := &firewall{id: s.st.nextID("firewall"), name: req.Name, labels: cloneLabels(labels), created: now(), rules: rules}
 	s.st.firewalls[fw.id] = fw
 	actions := []schema.Action{}
+	if len(rules) > 0 {
+		actions = append(actions, s.actionJSON(s.startAction(r, "set_firewall_rules", nil, ref("firewall", fw.id)), time.Now()))
+	}
 	for _, t := range targets {
 		if slices.ContainsFunc(fw.applyTo, t.same) {
 			continue
@@ -399,6 +402,9 @@ func (s *Sim) routesFirewallActions() {
 		}
 		for _, t := range targets {
 			if !slices.ContainsFunc(fw.applyTo, t.same) {
+				if s.appliedBySelector(fw, t.server) {
+					return nil, &apiError{status: 422, code: "firewall_managed_by_label_selector", message: "firewall is applied to the server via a label selector and cannot be removed manually"}
+				}
 				return nil, &apiError{status: 422, code: "firewall_already_removed", message: "firewall is not applied to the resource"}
 			}
 		}

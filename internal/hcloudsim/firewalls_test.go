@@ -63,7 +63,7 @@ func TestFirewallsByLabelSelector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Actions) != 1 || res.Actions[0].Command != "apply_firewall" {
+	if len(res.Actions) != 2 || res.Actions[0].Command != "set_firewall_rules" || res.Actions[1].Command != "apply_firewall" {
 		t.Fatalf("create actions = %+v", res.Actions)
 	}
 	if err := env.client.Action.WaitFor(ctx, res.Actions...); err != nil {

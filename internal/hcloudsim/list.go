@@ -18,7 +18,9 @@ type row struct {
 	created  time.Time
 	status   string
 	finished time.Time
-	v        any
+	// v is the item, or render makes it (only for the page answered).
+	v      any
+	render func() any
 }
 
 type listSpec struct {
@@ -73,7 +75,8 @@ func (s *Sim) writeList(w http.ResponseWriter, r *http.Request, key string, rows
 		orders = append(orders, order{field, dir == "desc"})
 	}
 	orders = append(orders, order{"id", false})
-	slices.SortStableFunc(rows, func(a, b row) int {
+	// IDs are unique and the last key, so the order is total.
+	slices.SortFunc(rows, func(a, b row) int {
 		for _, o := range orders {
 			c := compareRows(o.field, a, b)
 			if o.desc {
@@ -113,7 +116,11 @@ func (s *Sim) writeList(w http.ResponseWriter, r *http.Request, key string, rows
 	end := min(start+perPage, total)
 	items := make([]any, 0, end-start)
 	for _, rw := range rows[start:end] {
-		items = append(items, rw.v)
+		if rw.render != nil {
+			items = append(items, rw.render())
+		} else {
+			items = append(items, rw.v)
+		}
 	}
 	pagination := map[string]any{
 		"page":          page,

@@ -62,7 +62,8 @@ func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string
 		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
 	}
 	prefix := netip.MustParsePrefix(sub.IPRange)
-	used := map[string]bool{sub.Gateway: true}
+	// The network's gateway and each subnet's first address are reserved.
+	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
 	for _, o := range s.st.servers {
 		for _, pn := range o.privateNets {
 			if pn.network == n.id {
@@ -107,10 +108,10 @@ func (s *Sim) listNetworks(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, n := range s.st.networks {
 		if f.match(n.name, n.labels) {
-			rows = append(rows, row{id: n.id, name: n.name, created: n.created, v: s.networkJSON(n)})
+			rows = append(rows, row{id: n.id, name: n.name, created: n.created, render: func() any { return s.networkJSON(n) }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "networks", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 
@@ -260,9 +261,9 @@ func (s *Sim) deleteNetwork(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errProtected("network"))
 		return
 	}
-	if len(s.networkJSON(n).Servers) > 0 {
-		writeError(w, &apiError{status: 422, code: "resource_in_use", message: "servers are still attached to the network"})
-		return
+	// Attached servers are detached automatically (API reference).
+	for _, srv := range s.st.servers {
+		srv.privateNets = slices.DeleteFunc(srv.privateNets, func(pn privateNet) bool { return pn.network == n.id })
 	}
 	delete(s.st.networks, n.id)
 	w.WriteHeader(http.StatusNoContent)

@@ -38,10 +38,10 @@ func (s *Sim) listPlacementGroups(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, pg := range s.st.placementGroups {
 		if f.match(pg.name, pg.labels) && (len(types) == 0 || slices.Contains(types, pg.typ)) {
-			rows = append(rows, row{id: pg.id, name: pg.name, created: pg.created, v: pg.schema(s)})
+			rows = append(rows, row{id: pg.id, name: pg.name, created: pg.created, render: func() any { return pg.schema(s) }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "placement_groups", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

@@ -3,6 +3,7 @@ package hcloudsim
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
@@ -28,7 +29,11 @@ func (ip *primaryIP) dnsPtr(addr string) string {
 	if p, ok := ip.dns[addr]; ok {
 		return p
 	}
-	return "static." + addr + ".clients.your-server.de"
+	if a, err := netip.ParseAddr(addr); err == nil && a.Is4() {
+		b := a.As4()
+		return fmt.Sprintf("static.%d.%d.%d.%d.clients.your-server.de", b[3], b[2], b[1], b[0])
+	}
+	return ""
 }
 
 func (ip *primaryIP) schema() schema.PrimaryIP {
@@ -102,9 +107,9 @@ func (s *Sim) listPrimaryIPs(w http.ResponseWriter, r *http.Request) {
 		if !f.match(ip.name, ip.labels) || (q.Has("ip") && q.Get("ip") != ip.ip) {
 			continue
 		}
-		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, v: ip.schema()})
+		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, render: func() any { return ip.schema() }})
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "primary_ips", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

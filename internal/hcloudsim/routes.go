@@ -8,6 +8,7 @@ import (
 
 // handle registers a /v1 route. Every request first finishes the actions due.
 func (s *Sim) handle(pattern string, h http.HandlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.advance(time.Now(), true)
@@ -46,6 +47,8 @@ func (s *Sim) routes() {
 	s.handle("PUT /v1/servers/{id}", s.updateServer)
 	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
 	s.routesServerActions()
+	s.routesServerDNSPtr()
+	s.routesServerCLIActions()
 
 	s.handle("GET /v1/firewalls", s.listFirewalls)
 	s.handle("POST /v1/firewalls", s.createFirewall)

@@ -34,6 +34,9 @@ type server struct {
 	directFirewalls []int64
 	// loopback is the address of the server's SSH host (SSH mode).
 	loopback string
+
+	// backupWindow is set while backups are enabled.
+	backupWindow string
 }
 
 type privateNet struct {
@@ -58,11 +61,11 @@ type wirePublicNet struct {
 }
 
 func (s *Sim) serverJSON(srv *server) wireServer {
-	img := srv.image.schema()
+	img := imageSchemas[srv.image.id]
 	out := wireServer{Server: schema.Server{
 		ID: srv.id, Name: srv.name, Status: srv.status, Created: srv.created,
 		PrivateNet:      []schema.ServerPrivateNet{},
-		ServerType:      srv.serverType.schema(),
+		ServerType:      serverTypeSchemas[srv.serverType.name],
 		IncludedTraffic: includedTraffic[srv.location.Name],
 		OutgoingTraffic: new(uint64), IngoingTraffic: new(uint64),
 		Location: *srv.location, Image: &img,
@@ -74,6 +77,10 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 	}}
 	if out.Volumes == nil {
 		out.Volumes = []int64{}
+	}
+	if srv.backupWindow != "" {
+		window := srv.backupWindow
+		out.BackupWindow = &window
 	}
 	for _, pn := range srv.privateNets {
 		aliases := slices.Clone(pn.aliasIPs)
@@ -91,7 +98,7 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 		out.PublicNet.IPv4 = &schema.ServerPublicNetIPv4{ID: ip.id, IP: ip.ip, DNSPtr: ip.dnsPtr(ip.ip)}
 	}
 	if ip := s.st.primaryIPs[srv.ipv6]; ip != nil {
-		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: []schema.ServerPublicNetIPv6DNSPtr{}}
+		out.PublicNet.IPv6 = &schema.ServerPublicNetIPv6{ID: ip.id, IP: ip.ip, DNSPtr: ipv6DNSPtrs(ip)}
 	}
 	for _, fw := range s.firewallsOf(srv) {
 		out.PublicNet.Firewalls = append(out.PublicNet.Firewalls, schema.ServerFirewall{ID: fw, Status: "applied"})
@@ -118,9 +125,9 @@ func (s *Sim) listServers(w http.ResponseWriter, r *http.Request) {
 		if !f.match(srv.name, srv.labels) || (len(statuses) > 0 && !slices.Contains(statuses, srv.status)) {
 			continue
 		}
-		rows = append(rows, row{id: srv.id, name: srv.name, created: srv.created, v: s.serverJSON(srv)})
+		rows = append(rows, row{id: srv.id, name: srv.name, created: srv.created, render: func() any { return s.serverJSON(srv) }})
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "servers", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 

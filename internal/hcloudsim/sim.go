@@ -48,6 +48,7 @@ type Options struct {
 type Sim struct {
 	opts       Options
 	mux        *http.ServeMux
+	patterns   []string // the /v1 routes served, as registered
 	ownedState bool
 	hosts      hostRunner
 

@@ -37,9 +37,9 @@ func (s *Sim) listSSHKeys(w http.ResponseWriter, r *http.Request) {
 		if !f.match(k.name, k.labels) || (hasFP && k.fingerprint != fp[0]) {
 			continue
 		}
-		rows = append(rows, row{id: k.id, name: k.name, created: k.created, v: k.schema()})
+		rows = append(rows, row{id: k.id, name: k.name, created: k.created, render: func() any { return k.schema() }})
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "ssh_keys", rows, listSpec{sortFields: []string{"id", "name"}})
 }
 

@@ -45,10 +45,10 @@ func (s *Sim) listVolumes(w http.ResponseWriter, r *http.Request) {
 	var rows []row
 	for _, v := range s.st.volumes {
 		if f.match(v.name, v.labels) && (len(statuses) == 0 || slices.Contains(statuses, v.status)) {
-			rows = append(rows, row{id: v.id, name: v.name, created: v.created, v: v.schema()})
+			rows = append(rows, row{id: v.id, name: v.name, created: v.created, render: func() any { return v.schema() }})
 		}
 	}
-	s.mu.Unlock()
+	defer s.mu.Unlock()
 	s.writeList(w, r, "volumes", rows, listSpec{sortFields: []string{"id", "name", "created"}})
 }
 
