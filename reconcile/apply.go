@@ -199,7 +199,7 @@ func (a *applier) run(ctx context.Context) error {
 			continue
 		}
 		if phase[0] == KindFile {
-			if err := a.applyFiles(ctx, changes); err != nil {
+			if err := a.applyFiles(ctx, append(changes, a.digestRepairs()...)); err != nil {
 				return err
 			}
 			continue
@@ -822,6 +822,15 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		if !ok {
 			return fmt.Errorf("%s: not in the desired state", ch.Addr)
 		}
+		if ch.Action == NoOp {
+			// Only a digest record to repair, while connected anyway;
+			// a failure costs later plans time, not correctness.
+			a.progressf("%s: Recording the digest of %s in %s...", ch.Addr, df.Path, df.DigestRecord)
+			if err := recordDigest(ctx, files, df); err != nil {
+				a.progressf("%s: %v", ch.Addr, err)
+			}
+			continue
+		}
 		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, len(df.Content), modeString(df.Mode))
 		var err error
 		if df.DigestRecord != "" {
@@ -845,6 +854,18 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		a.record(AddrRestart, "restarted")
 	}
 	return nil
+}
+
+// digestRepairs are the unchanged files whose digest record the plan found
+// missing or stale.
+func (a *applier) digestRepairs() []Change {
+	var out []Change
+	for _, ch := range a.plan.Changes {
+		if ch.Action == NoOp && slices.Contains(ch.Steps, StepRecordDigest) {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 func sortedFileChanges(changes []Change) []Change {

@@ -155,6 +155,21 @@ func TestPlanTrustsTheBinaryDigestRecord(t *testing.T) {
 		if n, _ := reads.read(spec.DefaultPluginPath); n != len(pushed) {
 			t.Errorf("plan read %d bytes of the binary, want all %d", n, len(pushed))
 		}
+		// The next apply that writes files anyway records the digest again.
+		e.writeFleet(map[string]string{"idle_count": "6"})
+		mustEqual(t, "plan", []string{"file.fleet_yaml update", "file.config_toml update"}, changed(e.plan(false)))
+		before := e.restarts()
+		e.mustApply()
+		if e.restarts() != before {
+			t.Error("recording the digest restarted gitlab-runner")
+		}
+		p, reads = e.planCountingReads()
+		if p.HasChanges() {
+			t.Fatalf("plan after apply:\n%s", planText(t, p))
+		}
+		if n, ok := reads.read(spec.DefaultPluginPath); ok {
+			t.Errorf("plan after the apply read the binary (%d bytes): the record was not repaired", n)
+		}
 	})
 
 	t.Run("a record voided by an interrupted push makes plan read the binary whole", func(t *testing.T) {

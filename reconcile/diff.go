@@ -405,11 +405,14 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 		if lf.Mode.Perm() != f.Mode.Perm() {
 			changed = true
 		}
-		if changed {
+		switch {
+		case changed:
 			ch.Action, ch.Steps = Update, []Step{StepWrite}
 			if restart {
 				ch.Steps = append(ch.Steps, StepRestartRunner)
 			}
+		case f.DigestRecord != "" && !lf.Recorded:
+			ch.Steps = []Step{StepRecordDigest}
 		}
 		p.Changes = append(p.Changes, ch)
 	}

@@ -102,19 +102,13 @@ func readRecordedDigest(ctx context.Context, files Files, f DesiredFile) (lf Liv
 	if err != nil || rec.Path != f.Path || rec.Size != info.Size() || rec.MTime != info.ModTime().Unix() {
 		return LiveFile{}, false, nil
 	}
-	return LiveFile{Exists: true, Mode: info.Mode() &^ fs.ModeType, Digest: rec.SHA256}, true, nil
+	return LiveFile{Exists: true, Mode: info.Mode() &^ fs.ModeType, Digest: rec.SHA256, Recorded: true}, true, nil
 }
 
 // writeWithDigestRecord writes a file compared by digest and records its
 // digest, size and mtime, in an order that keeps the record truthful at
 // every point an apply can be killed: the old record is voided first, the
 // record written last.
-//
-// The file's mtime is set one second back after the write. SFTP carries
-// whole seconds, so without that a replacement within the same second
-// (same size, other content) would match the record; every later write
-// gets an mtime of at least the write's second, which the record never
-// holds. (Git's index faces the same "racily clean" problem.)
 func writeWithDigestRecord(ctx context.Context, files Files, f DesiredFile) error {
 	if err := files.WriteFile(ctx, f.DigestRecord, []byte(pendingDigestRecord), 0o644); err != nil {
 		return fmt.Errorf("void digest record: %w", err)
@@ -122,9 +116,23 @@ func writeWithDigestRecord(ctx context.Context, files Files, f DesiredFile) erro
 	if err := files.WriteFile(ctx, f.Path, f.Content, f.Mode); err != nil {
 		return err
 	}
+	return recordDigest(ctx, files, f)
+}
+
+// recordDigest writes the digest record of f, which holds f.Content.
+//
+// The file's mtime is first set one second back. SFTP carries whole
+// seconds, so without that a replacement within the same second (same
+// size, other content) would match the record; every later write gets an
+// mtime of at least the current second, which the record never holds.
+// (Git's index faces the same "racily clean" problem.)
+func recordDigest(ctx context.Context, files Files, f DesiredFile) error {
 	info, err := files.Stat(ctx, f.Path)
 	if err != nil {
 		return fmt.Errorf("digest record: %w", err)
+	}
+	if info.Size() != int64(len(f.Content)) {
+		return fmt.Errorf("digest record: %s has %d bytes, not the %d written", f.Path, info.Size(), len(f.Content))
 	}
 	mtime := info.ModTime().Truncate(time.Second).Add(-time.Second)
 	if err := files.Chtimes(ctx, f.Path, mtime); err != nil {

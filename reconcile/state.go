@@ -185,6 +185,9 @@ type LiveFile struct {
 	Content []byte
 	// Digest is the SHA-256 hex digest of the content.
 	Digest string
+	// Recorded says the digest came from the file's digest record (see
+	// DesiredFile.DigestRecord), the file was not read.
+	Recorded bool
 }
 
 // Fingerprint digests what the plan observed of the live state: the managed
