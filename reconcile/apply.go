@@ -635,6 +635,17 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			return err
 		}
 	}
+	if slices.Contains(ch.Steps, StepChangeType) || slices.Contains(ch.Steps, StepPoweron) {
+		// A powered-off server's primary IP may have been unassigned and
+		// another assigned since: reach it where it runs now.
+		cur, err := c.GetServer(ctx, srv.ID)
+		if err != nil {
+			return wrapErr("read after power on", err)
+		}
+		if cur != nil && cur.IPv4 != "" {
+			srv.IPv4 = cur.IPv4
+		}
+	}
 	a.mu.Lock()
 	a.manager = srv
 	a.mu.Unlock()

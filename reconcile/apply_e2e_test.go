@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -610,5 +611,47 @@ func TestManagerNotAnsweringSSH(t *testing.T) {
 		if n.Blocking {
 			t.Errorf("blocking note %s", n)
 		}
+	}
+}
+
+// TestManagerAddressChangedWhileOff: a server's primary IP may change while
+// it is off (unassigned, another assigned). Apply powers the manager on and
+// writes its files at the address it has then, not the one the plan saw.
+func TestManagerAddressChangedWhileOff(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	ctx := context.Background()
+	srv, _, err := e.client.Server.GetByName(ctx, "runner-manager")
+	if err != nil || srv == nil {
+		t.Fatalf("manager: %v", err)
+	}
+	act, _, err := e.client.Server.Poweroff(ctx, srv)
+	if err == nil {
+		err = e.client.Action.WaitFor(ctx, act)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something else holds the manager's address now: the simulator
+	// brings the manager up on another one when it is powered on.
+	old := srv.PublicNet.IPv4.IP.String()
+	squatter, err := net.Listen("tcp", net.JoinHostPort(old, fmt.Sprint(e.sshPort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	e.writeFleet(map[string]string{"idle_count": "5"})
+	e.mustApply()
+	moved, _, _ := e.client.Server.GetByID(ctx, srv.ID)
+	if moved.PublicNet.IPv4.IP.String() == old {
+		t.Fatalf("the manager kept %s; the test needs it moved", old)
+	}
+	if cfg := string(e.managerFile("etc/gitlab-runner/config.toml")); !strings.Contains(cfg, "idle_count = 5") {
+		t.Errorf("config.toml was not written:\n%s", cfg)
+	}
+	if p := e.plan(false); p.HasChanges() {
+		t.Fatalf("still changes:\n%s", planText(t, p))
 	}
 }
