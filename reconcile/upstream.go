@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -44,17 +45,18 @@ func UpstreamGroups(f *spec.Fleet) []UpstreamGroup {
 }
 
 // Owns reports whether the upstream plugin created the server for this
-// group: labelled as its own, named <name>-<8 hex digits> (so that group
-// "runner" does not claim "runner-docker-1a2b3c4d" of group "runner-docker")
-// and, when it carries an instance-group label, of this group.
+// group: labelled as its own, named <name>-…, and of this instance group —
+// by its instance-group label, or, on a server without one, by the rest of
+// its name being the plugin's 8 hex digits (so that group "runner" does not
+// claim "runner-docker-1a2b3c4d" of group "runner-docker").
 func (g UpstreamGroup) Owns(s Server) bool {
-	if s.Labels[spec.UpstreamManagedByLabel] != spec.UpstreamManagedBy {
+	if s.Labels[spec.UpstreamManagedByLabel] != spec.UpstreamManagedBy || !strings.HasPrefix(s.Name, g.Name+"-") {
 		return false
 	}
-	if ig, ok := s.Labels[upstreamInstanceGroupLabel]; ok && ig != g.Name {
-		return false
+	if ig, ok := s.Labels[upstreamInstanceGroupLabel]; ok {
+		return ig == g.Name
 	}
-	return len(s.Name) > len(g.Name) && s.Name[:len(g.Name)] == g.Name && upstreamSuffix.MatchString(s.Name[len(g.Name):])
+	return upstreamSuffix.MatchString(s.Name[len(g.Name):])
 }
 
 // ownsSSHKey reports whether the key is the one the upstream plugin uploads

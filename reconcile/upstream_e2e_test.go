@@ -58,11 +58,13 @@ func TestUpstreamPluginInstances(t *testing.T) {
 		create(name, upstream(group))
 	}
 	// Not the runner's: another group's, a user's server without the
-	// plugin's label, one not named as the plugin names servers.
+	// plugin's label, one without an instance-group label that is not
+	// named as the plugin names servers. (The plugin itself takes every
+	// server labelled with its instance group for its own.)
 	others := []string{"other-group-0badf00d", group + "-12345678", group + "-manual"}
 	create(others[0], upstream("other-group"))
 	create(others[1], map[string]string{"instance-group": group})
-	create(others[2], upstream(group))
+	create(others[2], upstream(""))
 
 	e.sim.ResetStats()
 	p := e.plan(false)
@@ -181,6 +183,9 @@ func TestUpstreamGroupOwns(t *testing.T) {
 		{name: "with its instance-group label", server: reconcile.Server{Name: "runner-0a1b2c3d", Labels: map[string]string{"managed-by": "fleeting-plugin-hetzner", "instance-group": "runner"}}, want: true},
 		{name: "of another instance group", server: reconcile.Server{Name: "runner-0a1b2c3d", Labels: map[string]string{"managed-by": "fleeting-plugin-hetzner", "instance-group": "other"}}},
 		{name: "of a group whose name starts with ours", server: reconcile.Server{Name: "runner-docker-0a1b2c3d", Labels: label}},
+		{name: "of a group whose name starts with ours, by its label", server: reconcile.Server{Name: "runner-docker-0a1b2c3d", Labels: map[string]string{"managed-by": "fleeting-plugin-hetzner", "instance-group": "runner-docker"}}},
+		{name: "longer suffix with its instance-group label", server: reconcile.Server{Name: "runner-0a1b2c3d4e5f", Labels: map[string]string{"managed-by": "fleeting-plugin-hetzner", "instance-group": "runner"}}, want: true},
+		{name: "labelled as the group but named otherwise", server: reconcile.Server{Name: "other-0a1b2c3d", Labels: map[string]string{"managed-by": "fleeting-plugin-hetzner", "instance-group": "runner"}}},
 		{name: "without the plugin's label", server: reconcile.Server{Name: "runner-0a1b2c3d"}},
 		{name: "suffix not 8 hex digits", server: reconcile.Server{Name: "runner-0A1B2C3D", Labels: label}},
 		{name: "no suffix", server: reconcile.Server{Name: "runner", Labels: label}},
