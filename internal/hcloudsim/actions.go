@@ -105,7 +105,11 @@ func (s *Sim) due(a *action, now time.Time) bool {
 }
 
 func (s *Sim) forgetOldActions() {
-	excess := len(s.st.actionOrder) - maxFinishedActions
+	limit := maxFinishedActions
+	if s.maxActions > 0 {
+		limit = s.maxActions
+	}
+	excess := len(s.st.actionOrder) - limit
 	if excess <= 0 {
 		return
 	}

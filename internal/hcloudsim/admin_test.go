@@ -230,3 +230,38 @@ func TestActionDuration(t *testing.T) {
 		t.Errorf("server after actions: %s", srv.Status)
 	}
 }
+
+func TestFinishedActionsAreBounded(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	env.sim.maxActions = 10
+	ctx := context.Background()
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "a"})
+	var last *hcloud.Action
+	for range 20 {
+		a, _, err := env.client.Server.Reboot(ctx, srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.client.Action.WaitFor(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		last = a
+	}
+	all, err := env.client.Server.Action.All(ctx, hcloud.ActionListOpts{})
+	if err != nil || len(all) > 11 || all[len(all)-1].ID != last.ID {
+		t.Errorf("kept %d actions (%v), want at most 10 finished ones and the newest", len(all), err)
+	}
+}
+
+func TestLatencyOption(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{Latency: 40 * time.Millisecond})
+	start := time.Now()
+	if _, err := env.client.Location.All(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 40*time.Millisecond {
+		t.Errorf("request took %s, want at least the 40ms latency", d)
+	}
+}

@@ -88,7 +88,7 @@ func decode(r *http.Request, v any) *apiError {
 	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 1<<20)); err != nil {
 		return errJSON(err)
 	}
-	if bytes.TrimSpace(buf.Bytes()) == nil || len(bytes.TrimSpace(buf.Bytes())) == 0 {
+	if len(bytes.TrimSpace(buf.Bytes())) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
@@ -97,7 +97,7 @@ func decode(r *http.Request, v any) *apiError {
 	return nil
 }
 
-// rawFields returns the top-level keys present in a JSON request body.
+// sortedKeys returns the keys of m in ascending order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

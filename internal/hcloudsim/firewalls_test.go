@@ -118,6 +118,8 @@ func TestFirewallsByLabelSelector(t *testing.T) {
 
 	_, err = env.client.Firewall.Delete(ctx, fw)
 	mustErrorCode(t, err, hcloud.ErrorCodeResourceInUse)
+	_, _, err = env.client.Firewall.RemoveResources(ctx, fw, []hcloud.FirewallResource{{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: manager.ID}}})
+	mustErrorCode(t, err, hcloud.ErrorCodeFirewallManagedByLabelSelector)
 
 	actions, _, err = env.client.Firewall.SetRules(ctx, fw, hcloud.FirewallSetRulesOpts{Rules: []hcloud.FirewallRule{
 		{Direction: hcloud.FirewallRuleDirectionIn, Protocol: hcloud.FirewallRuleProtocolTCP, Port: hcloud.Ptr("80-443"), SourceIPs: []net.IPNet{*all}},

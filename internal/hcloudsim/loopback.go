@@ -1,10 +1,12 @@
 package hcloudsim
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
+	"syscall"
 )
 
 // nextFreeLoopback returns the first address from first on in 127.0.0.0/8,
@@ -20,8 +22,13 @@ func nextFreeLoopback(first string, port int, used map[string]bool) (string, err
 			continue
 		}
 		l, err := net.Listen("tcp", net.JoinHostPort(a.String(), strconv.Itoa(port)))
-		if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
 			continue
+		}
+		if err != nil {
+			// Not a taken address (e.g. no permission for port 22): every
+			// other address would fail alike.
+			return "", fmt.Errorf("listen on %s port %d: %w", a, port, err)
 		}
 		l.Close()
 		return a.String(), nil

@@ -32,7 +32,16 @@ func (s *Sim) routes() {
 	s.handle("GET /v1/images/{id}", s.getImage)
 	s.handle("GET /v1/pricing", s.getPricing)
 
-	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) { s.listActions(w, r, nil) })
+	s.handle("GET /v1/actions", func(w http.ResponseWriter, r *http.Request) {
+		if !r.URL.Query().Has("id") {
+			// Listing every action of the project was removed on 2025-01-30.
+			writeError(w, &apiError{status: 410, code: "deprecated_api_endpoint",
+				message: "listing all actions was removed; pass id",
+				details: map[string]any{"announcement": "https://docs.hetzner.cloud/changelog#2025-01-30-listing-arbitrary-actions-in-the-actions-list-endpoint-is-removed"}})
+			return
+		}
+		s.listActions(w, r, nil)
+	})
 	s.handle("GET /v1/actions/{action_id}", func(w http.ResponseWriter, r *http.Request) { s.getAction(w, r, nil) })
 
 	s.handle("GET /v1/ssh_keys", s.listSSHKeys)

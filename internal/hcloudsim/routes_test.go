@@ -2,8 +2,10 @@ package hcloudsim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -90,10 +92,15 @@ func TestActionRoutes(t *testing.T) {
 		mustErrorCode(t, get("/"+kind+"/1", nil), hcloud.ErrorCodeNotFound)
 	}
 	var actions schema.ActionListResponse
-	if err := get("/actions?status=success&sort=command:asc&sort=started:desc&per_page=5", &actions); err != nil || len(actions.Actions) != 5 {
+	if err := get("/servers/actions?status=success&sort=command:asc&sort=started:desc&per_page=3", &actions); err != nil || len(actions.Actions) != 3 {
 		t.Errorf("actions filtered: %d %v", len(actions.Actions), err)
 	}
-	mustErrorCode(t, get("/actions?status=done", nil), hcloud.ErrorCodeInvalidInput)
+	mustErrorCode(t, get("/actions", nil), "deprecated_api_endpoint")
+	actions = schema.ActionListResponse{}
+	if err := get(fmt.Sprintf("/actions?id=%d&id=%d&status=success", ip.Action.ID, nwAction.ID), &actions); err != nil || len(actions.Actions) != 2 {
+		t.Errorf("actions by id: %d %v", len(actions.Actions), err)
+	}
+	mustErrorCode(t, get("/actions?id=1&status=done", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/actions?id=x", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/servers?page=0", nil), hcloud.ErrorCodeInvalidInput)
 	mustErrorCode(t, get("/servers?status=asleep", nil), hcloud.ErrorCodeInvalidInput)
@@ -110,4 +117,34 @@ func TestMalformedRequests(t *testing.T) {
 	req, _ = env.client.NewRequest(ctx, "POST", "/servers", strings.NewReader(`{"name": "a", "server_type": "cx23", "image": "debian-12", "user_data": "`+strings.Repeat("x", 33*1024)+`"}`))
 	_, err = env.client.Do(req, nil)
 	mustErrorCode(t, err, hcloud.ErrorCodeInvalidInput)
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	t.Parallel()
+	sim := New(Options{})
+	defer sim.Close()
+	tests := []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		{"GET", "/v1/spaceships", 404, "not_found"},
+		{"PATCH", "/v1/servers", 405, "method_not_allowed"},
+		{"DELETE", "/v1/locations/1", 405, "method_not_allowed"},
+		{"GET", "/v2/servers", 404, "not_found"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.path, nil)
+		req.Header.Set("Authorization", "Bearer t")
+		rec := httptest.NewRecorder()
+		sim.ServeHTTP(rec, req)
+		var body schema.ErrorResponse
+		json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != tt.status || body.Error.Code != tt.code || rec.Header().Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s, want %d %s", tt.method, tt.path, rec.Code, body.Error.Code, tt.status, tt.code)
+		}
+	}
+	if got := sim.Stats(); got.Total != 0 {
+		t.Errorf("unknown routes counted: %+v", got)
+	}
 }

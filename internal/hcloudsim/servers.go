@@ -509,7 +509,14 @@ func (s *Sim) updateServer(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if s.hosts != nil {
+			// The SSH host serves DIR/servers/<name>/: move it with the name.
+			running := srv.status == "running"
+			s.hosts.stop(srv.id)
 			s.hosts.rename(srv.id, srv.name, req.Name)
+			srv.name = req.Name
+			if running {
+				s.serverRunning(srv)
+			}
 		}
 		srv.name = req.Name
 	}
@@ -682,7 +689,7 @@ func (s *Sim) routesServerActions() {
 		if req.UserData != nil {
 			srv.userData = *req.UserData
 		}
-		wasRunning := srv.status == "running"
+		before := srv.status
 		srv.status = "rebuilding"
 		if s.hosts != nil {
 			s.hosts.stop(srv.id)
@@ -692,10 +699,16 @@ func (s *Sim) routesServerActions() {
 			if !alive(srv) {
 				return
 			}
-			srv.image = img
-			if wasRunning || ok {
-				s.serverRunning(srv)
+			if !ok {
+				srv.status = before
+				if before == "running" {
+					s.serverRunning(srv)
+				}
+				return
 			}
+			// A rebuilt server boots from the new image.
+			srv.image = img
+			s.serverRunning(srv)
 		}, ref("server", srv.id))
 		resp := schema.ServerActionRebuildResponse{Action: s.actionJSON(a, time.Now())}
 		if len(srv.sshKeys) == 0 {

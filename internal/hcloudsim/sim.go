@@ -49,6 +49,7 @@ type Sim struct {
 	opts       Options
 	mux        *http.ServeMux
 	patterns   []string // the /v1 routes served, as registered
+	maxActions int      // overrides maxFinishedActions in tests
 	ownedState bool
 	hosts      hostRunner
 
@@ -191,6 +192,14 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if pattern == "" || !strings.HasPrefix(r.URL.Path, "/v1/") {
+		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+			other := r.Clone(r.Context())
+			other.Method = m
+			if _, p := s.mux.Handler(other); p != "" && strings.HasPrefix(r.URL.Path, "/v1/") {
+				writeError(w, &apiError{status: 405, code: "method_not_allowed", message: "the request method is not allowed"})
+				return
+			}
+		}
 		writeError(w, &apiError{status: 404, code: "not_found", message: "no such route: " + r.Method + " " + r.URL.Path})
 		return
 	}

@@ -232,3 +232,38 @@ func TestSSHHostsEachOwnAddress(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestSSHHostFollowsRename(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	state := t.TempDir()
+	env := newTestEnv(t, Options{SSH: true, SSHPort: port, StateDir: state})
+	ctx := context.Background()
+	user := newKeyPair(t)
+	key, _, err := env.client.SSHKey.Create(ctx, hcloud.SSHKeyCreateOpts{Name: "k", PublicKey: user.authorized})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := createServer(t, env, hcloud.ServerCreateOpts{Name: "old", SSHKeys: []*hcloud.SSHKey{key}})
+	addr := net.JoinHostPort(srv.PublicNet.IPv4.IP.String(), strconv.Itoa(port))
+	c, err := dial(addr, user.signer, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, "mkdir -p etc && echo x > etc/marker")
+	c.Close()
+	if _, _, err := env.client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Name: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "servers", "new", "etc", "marker")); err != nil {
+		t.Errorf("files did not move with the name: %v", err)
+	}
+	c, err = dial(addr, user.signer, nil)
+	if err != nil {
+		t.Fatalf("after rename: %v", err)
+	}
+	defer c.Close()
+	if out, _ := run(t, c, "cat etc/marker"); out != "x\n" {
+		t.Errorf("after rename the host serves %q, want the moved directory", out)
+	}
+}

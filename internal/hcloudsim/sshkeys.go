@@ -67,8 +67,8 @@ func checkName(name string) *apiError {
 	if name == "" {
 		return errField("name", "is required")
 	}
-	if len(name) > 63 || strings.ContainsAny(name, " \t\n/") {
-		return errField("name", "is invalid")
+	if len(name) > 128 || strings.ContainsAny(name, "\t\n") {
+		return errField("name", "must be at most 128 characters on one line")
 	}
 	return nil
 }
@@ -102,7 +102,7 @@ func (s *Sim) createSSHKey(w http.ResponseWriter, r *http.Request) {
 	}
 	var fields []fieldError
 	if e := checkName(req.Name); e != nil {
-		fields = append(fields, fieldError{Name: "name", Messages: []string{"is required and must be at most 63 characters without spaces"}})
+		fields = append(fields, fieldError{Name: "name", Messages: []string{"is required and must be at most 128 characters on one line"}})
 	}
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(req.PublicKey))
 	if err != nil {
