@@ -26,10 +26,6 @@ type UpstreamGroup struct {
 // created, in any instance group; UpstreamGroup.Owns narrows it down.
 const UpstreamSelector = spec.UpstreamManagedByLabel + "=" + spec.UpstreamManagedBy
 
-// upstreamInstanceGroupLabel is the label the upstream plugin sets to its
-// instance group's name on every server.
-const upstreamInstanceGroupLabel = "instance-group"
-
 var upstreamSuffix = regexp.MustCompile(`^-[0-9a-f]{8}$`)
 
 // UpstreamGroups returns the instance groups of the runners that use the
@@ -53,7 +49,7 @@ func (g UpstreamGroup) Owns(s Server) bool {
 	if s.Labels[spec.UpstreamManagedByLabel] != spec.UpstreamManagedBy || !strings.HasPrefix(s.Name, g.Name+"-") {
 		return false
 	}
-	if ig, ok := s.Labels[upstreamInstanceGroupLabel]; ok {
+	if ig, ok := s.Labels[spec.UpstreamInstanceGroupLabel]; ok {
 		return ig == g.Name
 	}
 	return upstreamSuffix.MatchString(s.Name[len(g.Name):])
