@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -39,6 +40,7 @@ var tutorialFiles = []string{
 	"etc/fleetctl/fleet.yaml -rw-------",
 	"etc/gitlab-runner/config.toml -rw-------",
 	"usr/local/bin/fleetctl -rwxr-xr-x",
+	"var/lib/fleetctl/fleetctl.sha256 -rw-r--r--",
 	"var/lib/fleetctl/restart-gitlab-runner -rw-------",
 }
 
@@ -208,6 +210,13 @@ func (f *fleet) checkConverged(ctx context.Context) {
 	remote, _ := os.ReadFile(filepath.Join(dir, "usr", "local", "bin", "fleetctl"))
 	if sha256.Sum256(local) != sha256.Sum256(remote) {
 		f.t.Errorf("/usr/local/bin/fleetctl on the manager (%d bytes) is not this fleetctl (%d bytes)", len(remote), len(local))
+	}
+	// The digest record plan trusts instead of reading the binary must be
+	// the binary's: `sha256sum -c` of it passes on the manager.
+	record, _ := os.ReadFile(filepath.Join(dir, "var", "lib", "fleetctl", "fleetctl.sha256"))
+	sum := sha256.Sum256(local)
+	if want := hex.EncodeToString(sum[:]) + "  /usr/local/bin/fleetctl\n"; !strings.HasPrefix(string(record), want) {
+		f.t.Errorf("/var/lib/fleetctl/fleetctl.sha256 = %q, want it to start with %q", record, want)
 	}
 	var pluginChanged time.Time
 	for _, p := range f.pluginFiles {
