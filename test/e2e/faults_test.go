@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestApplyConvergesUnderFaults: with the simulator answering every fifth
+// TestApplyConvergesUnderFaults: with the simulator answering every fourth
 // API request with 429 rate_limit_exceeded or a 5xx, one apply from empty
 // still succeeds — its retries absorb the faults, no second run needed —
 // and the fleet converges with no duplicate resource.
@@ -29,7 +29,7 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 	var wg sync.WaitGroup
 	armed := 0
 	wg.Add(1)
-	go func() { // arms one fault, for whatever request comes next, per five requests
+	go func() { // arms one fault, for whatever request comes next, per four requests
 		defer wg.Done()
 		tick := time.NewTicker(time.Millisecond)
 		defer tick.Stop()
@@ -40,7 +40,7 @@ func TestApplyConvergesUnderFaults(t *testing.T) {
 			case <-tick.C:
 			}
 			st, err := sim.stats()
-			if err != nil || st.Total < 5*armed {
+			if err != nil || st.Total < 4*armed {
 				continue
 			}
 			if err := sim.addFault(fault{Path: "/v1/*", Status: statuses[armed%len(statuses)]}); err != nil {
