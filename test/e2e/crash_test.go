@@ -70,8 +70,8 @@ func TestApplyKilledConverges(t *testing.T) {
 	seed := time.Now().UnixNano()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0))
 	for i := 0; i < *randomKills; i++ {
-		// A from-empty apply takes about 2 s here.
-		after := time.Duration(rng.Int64N(int64(2500 * time.Millisecond))).Round(time.Millisecond)
+		// A from-empty apply takes about 1.5 s here.
+		after := time.Duration(rng.Int64N(int64(1500 * time.Millisecond))).Round(time.Millisecond)
 		points = append(points, killPoint{name: fmt.Sprintf("at random %s", after), after: after})
 	}
 	t.Logf("random kill points from seed %d", seed)
