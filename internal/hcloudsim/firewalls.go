@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/labelselector"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
@@ -17,7 +18,7 @@ import (
 type firewallTarget struct {
 	server   int64
 	selector string
-	parsed   selector
+	parsed   labelselector.Selector
 }
 
 type firewall struct {
@@ -39,7 +40,7 @@ func (s *Sim) firewallsOf(srv *server) []int64 {
 	var ids []int64
 	for _, fw := range s.st.firewalls {
 		for _, t := range fw.applyTo {
-			if t.server == srv.id || (t.selector != "" && t.parsed.matches(srv.labels)) {
+			if t.server == srv.id || (t.selector != "" && t.parsed.Matches(srv.labels)) {
 				ids = append(ids, fw.id)
 				break
 			}
@@ -64,7 +65,7 @@ func (s *Sim) firewallJSON(fw *firewall) schema.Firewall {
 			AppliedToResources: []schema.FirewallResource{}}
 		var ids []int64
 		for _, srv := range s.st.servers {
-			if t.parsed.matches(srv.labels) {
+			if t.parsed.Matches(srv.labels) {
 				ids = append(ids, srv.id)
 			}
 		}
@@ -169,7 +170,7 @@ func (s *Sim) targets(field string, res []schema.FirewallResource) ([]firewallTa
 			if r.LabelSelector == nil || r.LabelSelector.Selector == "" {
 				return nil, errField(field, "label_selector.selector is required for type label_selector")
 			}
-			sel, err := parseSelector(r.LabelSelector.Selector)
+			sel, err := labelselector.Parse(r.LabelSelector.Selector)
 			if err != nil {
 				return nil, errField(field, err.Error())
 			}

@@ -94,6 +94,10 @@ func checkHostname(name string) *apiError {
 	return nil
 }
 
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 func (s *Sim) createSSHKey(w http.ResponseWriter, r *http.Request) {
 	var req schema.SSHKeyCreateRequest
 	if e := decode(r, &req); e != nil {
