@@ -7,8 +7,13 @@ import (
 	"github.com/fleetctl/fleetctl/internal/labelselector"
 )
 
-// checkLabels validates labels of a create or update request.
-func checkLabels(labels map[string]string) *apiError {
+// checkLabels validates the labels of a create or update request (nil: none
+// given).
+func checkLabels(given *map[string]string) *apiError {
+	if given == nil {
+		return nil
+	}
+	labels := *given
 	for _, k := range sortedKeys(labels) {
 		if err := labelselector.CheckKey(k); err != nil {
 			return errField("labels", err.Error())
@@ -21,4 +26,13 @@ func checkLabels(labels map[string]string) *apiError {
 		}
 	}
 	return nil
+}
+
+// givenLabels returns a copy of the labels of a create request, or no labels
+// when none were given.
+func givenLabels(given *map[string]string) map[string]string {
+	if given == nil {
+		return map[string]string{}
+	}
+	return cloneLabels(*given)
 }
