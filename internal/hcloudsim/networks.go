@@ -50,25 +50,39 @@ func (s *Sim) networkJSON(n *network) schema.Network {
 	return out
 }
 
-// attachNetwork gives srv an address in the network's subnet of its zone:
-// the requested one, or the lowest free one after the gateway.
-func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string) *apiError {
+// zoneSubnet returns the subnet of n in srv's network zone, its range and
+// the addresses taken in it: the gateway and the subnet's first address
+// (reserved), every server's address and every alias IP but those of
+// ownAliases (nil: none).
+func (s *Sim) zoneSubnet(srv *server, n *network, ownAliases *server) (*schema.NetworkSubnet, netip.Prefix, map[string]bool, *apiError) {
 	sub := n.subnetFor(srv.location.NetworkZone)
 	if sub == nil {
-		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
+		return nil, netip.Prefix{}, nil, &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
 	}
 	prefix := netip.MustParsePrefix(sub.IPRange)
-	// The network's gateway and each subnet's first address are reserved.
 	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
 	for _, o := range s.st.servers {
 		for _, pn := range o.privateNets {
-			if pn.network == n.id {
-				used[pn.ip] = true
+			if pn.network != n.id {
+				continue
+			}
+			used[pn.ip] = true
+			if o != ownAliases {
 				for _, a := range pn.aliasIPs {
 					used[a] = true
 				}
 			}
 		}
+	}
+	return sub, prefix, used, nil
+}
+
+// attachNetwork gives srv an address in the network's subnet of its zone:
+// the requested one, or the lowest free one after the gateway.
+func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string) *apiError {
+	sub, prefix, used, e := s.zoneSubnet(srv, n, nil)
+	if e != nil {
+		return e
 	}
 	if ip != "" {
 		addr, err := netip.ParseAddr(ip)
