@@ -34,6 +34,18 @@ func (ip *primaryIP) dnsPtr(addr string) string {
 	return ""
 }
 
+// setDNSPtr sets the reverse DNS entry of addr, or with nil resets it.
+func (ip *primaryIP) setDNSPtr(addr string, ptr *string) {
+	if ptr == nil {
+		delete(ip.dns, addr)
+		return
+	}
+	if ip.dns == nil {
+		ip.dns = map[string]string{}
+	}
+	ip.dns[addr] = *ptr
+}
+
 func (ip *primaryIP) schema() schema.PrimaryIP {
 	out := schema.PrimaryIP{ID: ip.id, Name: ip.name, Type: ip.typ, IP: ip.ip, Labels: cloneLabels(ip.labels),
 		Created: ip.created, Location: *ip.location, AssigneeType: "server", AutoDelete: ip.autoDelete,
@@ -283,14 +295,7 @@ func (s *Sim) routesPrimaryIPs() {
 		if req.IP == "" {
 			return nil, errField("ip", "is required")
 		}
-		if ip.dns == nil {
-			ip.dns = map[string]string{}
-		}
-		if req.DNSPtr == nil {
-			delete(ip.dns, req.IP)
-		} else {
-			ip.dns[req.IP] = *req.DNSPtr
-		}
+		ip.setDNSPtr(req.IP, req.DNSPtr)
 		return s.startAction(r, "change_dns_ptr", nil, ref("primary_ip", ip.id)), nil
 	}))
 }
