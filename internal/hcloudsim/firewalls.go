@@ -237,7 +237,8 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 201, schema.FirewallCreateResponse{Firewall: s.firewallJSON(fw), Actions: actions})
 }
 
-// firewallAction is the common frame of POST /firewalls/{id}/actions/...
+// firewallAction serves POST /v1/firewalls/{id}/actions/...: do may start
+// several actions, which are the answer.
 func firewallAction[T any](s *Sim, do func(r *http.Request, fw *firewall, req *T) ([]schema.Action, *apiError)) http.HandlerFunc {
 	return onResource(s, firewallKind, 201, nil, func(r *http.Request, fw *firewall, req *T) (any, *apiError) {
 		actions, e := do(r, fw, req)
