@@ -199,7 +199,7 @@ func (a *applier) run(ctx context.Context) error {
 			continue
 		}
 		if phase[0] == KindFile {
-			if err := a.applyFiles(ctx, changes); err != nil {
+			if err := a.applyFiles(ctx, append(changes, a.digestRepairs()...)); err != nil {
 				return err
 			}
 			continue
@@ -635,6 +635,17 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			return err
 		}
 	}
+	if slices.Contains(ch.Steps, StepChangeType) || slices.Contains(ch.Steps, StepPoweron) {
+		// A powered-off server's primary IP may have been unassigned and
+		// another assigned since: reach it where it runs now.
+		cur, err := c.GetServer(ctx, srv.ID)
+		if err != nil {
+			return wrapErr("read after power on", err)
+		}
+		if cur != nil && cur.IPv4 != "" {
+			srv.IPv4 = cur.IPv4
+		}
+	}
 	a.mu.Lock()
 	a.manager = srv
 	a.mu.Unlock()
@@ -822,8 +833,23 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		if !ok {
 			return fmt.Errorf("%s: not in the desired state", ch.Addr)
 		}
+		if ch.Action == NoOp {
+			// Only a digest record to repair, while connected anyway;
+			// a failure costs later plans time, not correctness.
+			a.progressf("%s: Recording the digest of %s in %s...", ch.Addr, df.Path, df.DigestRecord)
+			if err := recordDigest(ctx, files, df); err != nil {
+				a.progressf("%s: %v", ch.Addr, err)
+			}
+			continue
+		}
 		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, len(df.Content), modeString(df.Mode))
-		if err := files.WriteFile(ctx, df.Path, df.Content, df.Mode); err != nil {
+		var err error
+		if df.DigestRecord != "" {
+			err = writeWithDigestRecord(ctx, files, df)
+		} else {
+			err = files.WriteFile(ctx, df.Path, df.Content, df.Mode)
+		}
+		if err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 		a.record(ch.Addr, "written")
@@ -839,6 +865,18 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		a.record(AddrRestart, "restarted")
 	}
 	return nil
+}
+
+// digestRepairs are the unchanged files whose digest record the plan found
+// missing or stale.
+func (a *applier) digestRepairs() []Change {
+	var out []Change
+	for _, ch := range a.plan.Changes {
+		if ch.Action == NoOp && slices.Contains(ch.Steps, StepRecordDigest) {
+			out = append(out, ch)
+		}
+	}
+	return out
 }
 
 func sortedFileChanges(changes []Change) []Change {

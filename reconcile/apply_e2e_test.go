@@ -2,7 +2,11 @@ package reconcile_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
 	"github.com/fleetctl/fleetctl/reconcile"
@@ -397,26 +402,68 @@ func containsWords(text, want string) bool {
 }
 
 // TestPlanRequests: plan on an applied fleet costs one label-filtered list
-// per kind — three requests, however many resources the project holds.
+// per kind — three requests, however many resources the project and the
+// fleet hold — and one more, the upstream plugin's servers, when a runner
+// uses that plugin.
 func TestPlanRequests(t *testing.T) {
 	requireSSHHosts(t)
 	t.Parallel()
-	e := newEnv(t, hcloudsim.Options{})
-	e.mustApply()
-	ctx := context.Background()
-	for i := 0; i < 60; i++ { // more than a page of unrelated servers
-		if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: "unrelated-" + string(rune('a'+i%26)) + strings.Repeat("x", i/26),
-			ServerType: &hcloud.ServerType{Name: "cpx11"}, Image: &hcloud.Image{Name: "debian-12"}, Labels: map[string]string{"team": "web"}}); err != nil {
+	var moreKeys, moreFirewalls strings.Builder
+	for i := 1; i < 10; i++ {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
 			t.Fatal(err)
 		}
+		sshPub, _ := ssh.NewPublicKey(pub)
+		fmt.Fprintf(&moreKeys, "  - name: colleague-%d\n    public_key: %q\n", i, strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))))
 	}
-	e.sim.ResetStats()
-	if p := e.plan(false); p.HasChanges() {
-		t.Fatalf("plan:\n%s", planText(t, p))
+	for i := 1; i < 5; i++ {
+		fmt.Fprintf(&moreFirewalls, "  - name: extra-%d\n    rules:\n      - {direction: in, protocol: tcp, port: \"%d\", source_ips: [10.0.0.0/8]}\n"+
+			"    apply_to:\n      - label_selector: runner\n", i, 8000+i)
 	}
-	stats := e.sim.Stats()
-	if stats.Total != 3 {
-		t.Errorf("plan sent %d requests, want 3 (one list per kind): %v", stats.Total, stats.ByRoute)
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   int
+	}{
+		{name: "tutorial with the fleetctl plugin", want: 3},
+		{name: "tutorial with the upstream plugin", values: map[string]string{"plugin": "hetznercloud/fleeting-plugin-hetzner:latest"}, want: 4},
+		{name: "ten SSH keys and five firewalls", values: map[string]string{"more_ssh_keys": moreKeys.String(), "more_firewalls": moreFirewalls.String()}, want: 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, hcloudsim.Options{})
+			e.writeFleet(tt.values)
+			e.mustApply()
+			ctx := context.Background()
+			for i := 0; i < 60; i++ { // more than a page of unrelated servers
+				if _, _, err := e.client.Server.Create(ctx, hcloud.ServerCreateOpts{Name: fmt.Sprintf("unrelated-%d", i),
+					ServerType: &hcloud.ServerType{Name: "cpx11"}, Image: &hcloud.Image{Name: "debian-12"}, Labels: map[string]string{"team": "web"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.sim.ResetStats()
+			p := e.plan(false)
+			if p.HasChanges() {
+				t.Fatalf("plan:\n%s", planText(t, p))
+			}
+			if stats := e.sim.Stats(); stats.Total != tt.want {
+				t.Errorf("plan sent %d requests, want %d: %v", stats.Total, tt.want, stats.ByRoute)
+			}
+			keys, firewalls := 0, 0
+			for _, ch := range p.Changes {
+				switch ch.Addr.Kind() {
+				case reconcile.KindSSHKey:
+					keys++
+				case reconcile.KindFirewall:
+					firewalls++
+				}
+			}
+			if tt.values["more_ssh_keys"] != "" && (keys != 10 || firewalls != 5) {
+				t.Errorf("the plan compared %d SSH keys and %d firewalls, want 10 and 5", keys, firewalls)
+			}
+		})
 	}
 }
 
@@ -564,5 +611,47 @@ func TestManagerNotAnsweringSSH(t *testing.T) {
 		if n.Blocking {
 			t.Errorf("blocking note %s", n)
 		}
+	}
+}
+
+// TestManagerAddressChangedWhileOff: a server's primary IP may change while
+// it is off (unassigned, another assigned). Apply powers the manager on and
+// writes its files at the address it has then, not the one the plan saw.
+func TestManagerAddressChangedWhileOff(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	ctx := context.Background()
+	srv, _, err := e.client.Server.GetByName(ctx, "runner-manager")
+	if err != nil || srv == nil {
+		t.Fatalf("manager: %v", err)
+	}
+	act, _, err := e.client.Server.Poweroff(ctx, srv)
+	if err == nil {
+		err = e.client.Action.WaitFor(ctx, act)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something else holds the manager's address now: the simulator
+	// brings the manager up on another one when it is powered on.
+	old := srv.PublicNet.IPv4.IP.String()
+	squatter, err := net.Listen("tcp", net.JoinHostPort(old, fmt.Sprint(e.sshPort)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	e.writeFleet(map[string]string{"idle_count": "5"})
+	e.mustApply()
+	moved, _, _ := e.client.Server.GetByID(ctx, srv.ID)
+	if moved.PublicNet.IPv4.IP.String() == old {
+		t.Fatalf("the manager kept %s; the test needs it moved", old)
+	}
+	if cfg := string(e.managerFile("etc/gitlab-runner/config.toml")); !strings.Contains(cfg, "idle_count = 5") {
+		t.Errorf("config.toml was not written:\n%s", cfg)
+	}
+	if p := e.plan(false); p.HasChanges() {
+		t.Fatalf("still changes:\n%s", planText(t, p))
 	}
 }

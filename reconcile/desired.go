@@ -41,7 +41,7 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	if resolve == nil {
 		resolve = spec.Secret.Resolve
 	}
-	d := &Desired{Fleet: f.Name}
+	d := &Desired{Fleet: f.Name, UpstreamGroups: UpstreamGroups(f)}
 	keyFingerprints := map[string]string{}
 	for _, k := range f.SSHKeys {
 		pub, err := k.PublicKeyValue()
@@ -98,6 +98,9 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	files, notes, err := desiredFiles(f, d.Manager, resolve, opts)
 	if err != nil {
 		return nil, err
+	}
+	for i := range files {
+		files[i].digest = files[i].SHA256()
 	}
 	d.Files, d.Notes = files, notes
 	return d, nil
@@ -257,7 +260,8 @@ func secretUses(f *spec.Fleet) map[string][]string {
 // pluginBinary reads the fleetctl binary to install. The manager runs
 // Linux; the binary must match its architecture.
 func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
-	df := DesiredFile{Addr: AddrBinary, Path: spec.DefaultPluginPath, Mode: 0o755, Format: FormatBytes, RestartOnChange: true}
+	df := DesiredFile{Addr: AddrBinary, Path: spec.DefaultPluginPath, Mode: 0o755, Format: FormatBytes,
+		DigestRecord: BinaryDigestRecord, RestartOnChange: true}
 	explicit := path != ""
 	if !explicit {
 		exe, err := os.Executable()

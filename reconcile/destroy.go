@@ -14,32 +14,46 @@ import (
 // Destroy removes everything that carries the fleet's label: the manager,
 // the plugin's autoscaled instances, the firewalls (first removed from the
 // label selectors they apply to) and the SSH keys, the plugin's included.
-// Protection is lifted only on servers the fleet owns; nothing without the
-// label is touched. confirm must be the fleet's name. Like Apply, it returns
-// what it did, also when it fails half-way.
-func Destroy(ctx context.Context, c Cloud, fleet, confirm string, progress io.Writer) ([]Result, error) {
+// For runners that use the upstream plugin it also removes that plugin's
+// servers of their instance groups and its SSH key named after the group
+// (see UpstreamGroup). Protection is lifted only on servers the fleet owns;
+// nothing else is touched. confirm must be the fleet's name. Like Apply, it
+// returns what it did, also when it fails half-way.
+//
+// The servers go first. A plugin still running on the manager may create
+// an instance while they do, so once the first round is gone, the servers
+// are listed once more and what appeared meanwhile is removed too.
+func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progress io.Writer) ([]Result, error) {
+	fleet := f.Name
 	if confirm != fleet {
 		return nil, fmt.Errorf("destroy removes every resource of fleet %q: pass --confirm %s to confirm (nothing was changed)", fleet, fleet)
 	}
 	if progress == nil {
 		progress = io.Discard
 	}
+	groups := UpstreamGroups(f)
 	sel := spec.LabelFleet + "=" + fleet
 	var (
-		wg               sync.WaitGroup
-		keys             []SSHKey
-		fws              []Firewall
-		srvs             []Server
-		errK, errF, errS error
+		wg                      sync.WaitGroup
+		keys, upstreamKeys      []SSHKey
+		fws                     []Firewall
+		srvs                    []Server
+		errK, errUK, errF, errS error
 	)
 	wg.Add(3)
 	go func() { defer wg.Done(); keys, errK = c.ListSSHKeys(ctx, sel) }()
 	go func() { defer wg.Done(); fws, errF = c.ListFirewalls(ctx, sel) }()
-	go func() { defer wg.Done(); srvs, errS = c.ListServers(ctx, sel) }()
+	go func() { defer wg.Done(); srvs, errS = destroyableServers(ctx, c, fleet, groups) }()
+	if len(groups) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); upstreamKeys, errUK = c.ListSSHKeys(ctx, UpstreamSelector) }()
+	}
 	wg.Wait()
-	if err := errors.Join(errK, errF, errS); err != nil {
+	if err := errors.Join(errK, errUK, errF, errS); err != nil {
 		return nil, err
 	}
+	keys = append(keys, upstreamSSHKeys(groups, upstreamKeys, keys)...)
+
 	a := &applier{opts: ApplyOptions{Cloud: c, Progress: progress}}
 	var errs []error
 	var mu sync.Mutex
@@ -48,31 +62,48 @@ func Destroy(ctx context.Context, c Cloud, fleet, confirm string, progress io.Wr
 		errs = append(errs, err)
 		mu.Unlock()
 	}
-	sort.Slice(srvs, func(i, j int) bool { return srvs[i].Name < srvs[j].Name })
-	for _, s := range srvs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			addr := NewAddr(KindServer, s.Name)
-			a.progressf("%s: Destroying... [id=%d]", addr, s.ID)
-			if err := a.deleteServer(ctx, s.ID, deleteServerSteps(s)); err != nil {
-				fail(fmt.Errorf("%s: %w", addr, err))
-				return
+	deleted := map[int64]bool{}
+	for round := 1; len(srvs) > 0; round++ {
+		sort.Slice(srvs, func(i, j int) bool { return srvs[i].Name < srvs[j].Name })
+		for _, s := range srvs {
+			deleted[s.ID] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				addr := NewAddr(KindServer, s.Name)
+				a.progressf("%s: Destroying... [id=%d]", addr, s.ID)
+				if err := a.deleteServer(ctx, s.ID, deleteServerSteps(s)); err != nil {
+					fail(fmt.Errorf("%s: %w", addr, err))
+					return
+				}
+				a.record(addr, "destroyed")
+			}()
+		}
+		wg.Wait()
+		if len(errs) > 0 {
+			return a.done(), errors.Join(errs...)
+		}
+		if round == 2 {
+			break
+		}
+		again, err := destroyableServers(ctx, c, fleet, groups)
+		if err != nil {
+			return a.done(), err
+		}
+		srvs = srvs[:0]
+		for _, s := range again {
+			if !deleted[s.ID] {
+				srvs = append(srvs, s)
 			}
-			a.record(addr, "destroyed")
-		}()
+		}
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return a.done(), errors.Join(errs...)
-	}
-	for _, f := range fws {
+	for _, fw := range fws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			addr := NewAddr(KindFirewall, f.Name)
-			a.progressf("%s: Destroying... [id=%d]", addr, f.ID)
-			if err := a.deleteFirewall(ctx, f.ID, f.ApplyTo); err != nil {
+			addr := NewAddr(KindFirewall, fw.Name)
+			a.progressf("%s: Destroying... [id=%d]", addr, fw.ID)
+			if err := a.deleteFirewall(ctx, fw.ID, fw.ApplyTo); err != nil {
 				fail(fmt.Errorf("%s: %w", addr, err))
 				return
 			}
@@ -96,4 +127,44 @@ func Destroy(ctx context.Context, c Cloud, fleet, confirm string, progress io.Wr
 	res := a.done()
 	sort.Slice(res, func(i, j int) bool { return addrLess(res[i].Addr, res[j].Addr) })
 	return res, errors.Join(errs...)
+}
+
+// destroyableServers lists the servers Destroy removes: those with the
+// fleet's label and the upstream plugin's of the given groups.
+func destroyableServers(ctx context.Context, c Cloud, fleet string, groups []UpstreamGroup) ([]Server, error) {
+	var (
+		wg                    sync.WaitGroup
+		owned, upstream       []Server
+		errOwned, errUpstream error
+	)
+	wg.Add(1)
+	go func() { defer wg.Done(); owned, errOwned = c.ListServers(ctx, spec.LabelFleet+"="+fleet) }()
+	if len(groups) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); upstream, errUpstream = c.ListServers(ctx, UpstreamSelector) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errOwned, errUpstream); err != nil {
+		return nil, err
+	}
+	return append(owned, upstreamInstances(groups, upstream, owned)...), nil
+}
+
+// upstreamSSHKeys keeps the upstream plugin's keys of the given groups that
+// are not among listed already.
+func upstreamSSHKeys(groups []UpstreamGroup, keys, listed []SSHKey) []SSHKey {
+	seen := map[int64]bool{}
+	for _, k := range listed {
+		seen[k.ID] = true
+	}
+	var out []SSHKey
+	for _, k := range keys {
+		for _, g := range groups {
+			if g.ownsSSHKey(k) && !seen[k.ID] {
+				seen[k.ID] = true
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

@@ -21,7 +21,8 @@ import (
 // that suggests --adopt, or (with adopt) a change that adds the labels.
 // Labelled resources of managed roles that left fleet.yaml are deleted.
 // Labelled resources of other roles belong to the plugin and are listed
-// as instances (servers) or left alone.
+// as instances (servers) or left alone; so are the upstream plugin's
+// servers of the fleet's runners.
 func Diff(d *Desired, l *Live, adopt bool) *Plan {
 	p := &Plan{Fleet: d.Fleet, LiveFingerprint: l.Fingerprint(), DesiredFingerprint: d.Fingerprint()}
 	p.NotCompared = append(p.NotCompared, d.Notes...)
@@ -36,6 +37,10 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 		p.Instances = append(p.Instances, Instance{
 			Name: s.Name, ID: s.ID, Status: s.Status, ServerType: s.ServerType, Runner: s.Labels[spec.LabelRunner],
 		})
+	}
+	for _, s := range l.UpstreamInstances {
+		g, _ := upstreamGroupOf(d.UpstreamGroups, s)
+		p.Instances = append(p.Instances, Instance{Name: s.Name, ID: s.ID, Status: s.Status, ServerType: s.ServerType, Runner: g.Runner})
 	}
 	for i := range p.Changes {
 		p.Changes[i].Before = normalizeValues(p.Changes[i].Before)
@@ -400,11 +405,14 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 		if lf.Mode.Perm() != f.Mode.Perm() {
 			changed = true
 		}
-		if changed {
+		switch {
+		case changed:
 			ch.Action, ch.Steps = Update, []Step{StepWrite}
 			if restart {
 				ch.Steps = append(ch.Steps, StepRestartRunner)
 			}
+		case f.DigestRecord != "" && !lf.Recorded:
+			ch.Steps = []Step{StepRecordDigest}
 		}
 		p.Changes = append(p.Changes, ch)
 	}

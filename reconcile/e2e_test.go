@@ -36,7 +36,7 @@ const (
 // env is one simulated Hetzner project with SSH hosts, and a fleet.yaml
 // in a temporary directory that points at it.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	sim      *hcloudsim.Sim
 	url      string
 	dir      string
@@ -46,6 +46,9 @@ type env struct {
 	client   *hcloud.Client // for drift, as a user with the hcloud CLI would make it
 	progress *syncBuffer
 	values   map[string]string // template values of fleet.yaml
+	// pluginBinary is the fleetctl binary apply pushes; "" means a small
+	// linux/amd64 executable, true(1).
+	pluginBinary string
 }
 
 type syncBuffer struct {
@@ -73,14 +76,14 @@ hcloud:
 ssh_keys:
   - name: dev
     public_key: "{{pub}}"
-firewalls:
+{{more_ssh_keys}}firewalls:
   - name: runner
     rules:
       - {description: allow icmp from everywhere, direction: in, protocol: icmp, source_ips: [0.0.0.0/0, "::/0"]}
       - {description: allow ssh from everywhere, direction: in, protocol: tcp, port: "22", source_ips: [0.0.0.0/0, "::/0"]}
     apply_to:
       - label_selector: runner
-manager:
+{{more_firewalls}}manager:
   name: runner-manager
   server_type: {{server_type}}
   image: {{image}}
@@ -101,7 +104,7 @@ gitlab_runner:
       executor: docker-autoscaler
       docker: {image: "alpine:latest"}
       autoscaler:
-        plugin: fleetctl
+        plugin: {{plugin}}
         capacity_per_instance: 4
         max_instances: {{max_instances}}
         max_use_count: 0
@@ -124,7 +127,7 @@ var sshOnce struct {
 
 // requireSSHHosts skips the test when this build's simulator runs no SSH
 // hosts (its SSH host package is wired in separately).
-func requireSSHHosts(t *testing.T) {
+func requireSSHHosts(t testing.TB) {
 	t.Helper()
 	sshOnce.Do(func() {
 		e := newBareEnv(t, hcloudsim.Options{})
@@ -151,13 +154,13 @@ func requireSSHHosts(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	n, _ := rand.Int(rand.Reader, big.NewInt(20000))
 	return 30000 + int(n.Int64())
 }
 
-func newBareEnv(t *testing.T, opts hcloudsim.Options) *env {
+func newBareEnv(t testing.TB, opts hcloudsim.Options) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), stateDir: t.TempDir(), sshPort: freePort(t), progress: &syncBuffer{}}
 	opts.SSH, opts.SSHPort, opts.StateDir = true, e.sshPort, e.stateDir
@@ -171,7 +174,7 @@ func newBareEnv(t *testing.T, opts hcloudsim.Options) *env {
 }
 
 // newEnv makes a project and a fleet.yaml whose secrets are files in dir.
-func newEnv(t *testing.T, opts hcloudsim.Options) *env {
+func newEnv(t testing.TB, opts hcloudsim.Options) *env {
 	t.Helper()
 	e := newBareEnv(t, opts)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -191,6 +194,7 @@ func newEnv(t *testing.T, opts hcloudsim.Options) *env {
 		"fleet": e.fleet, "dir": e.dir, "url": e.url, "port": fmt.Sprint(e.sshPort),
 		"pub":         strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
 		"server_type": "cpx11", "image": "debian-12", "max_instances": "5", "idle_count": "8",
+		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "",
 	}
 	e.writeFleet(nil)
 	return e
@@ -223,12 +227,14 @@ func (e *env) session() *reconcile.Session {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	trueBin, err := exec.LookPath("true")
-	if err != nil {
-		e.t.Fatal(err)
+	bin := e.pluginBinary
+	if bin == "" {
+		if bin, err = exec.LookPath("true"); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	s, err := reconcile.NewSession(f, reconcile.SessionOptions{
-		PluginBinary: trueBin, // a small linux/amd64 executable stands in for fleetctl
+		PluginBinary: bin,
 		PollInterval: 10 * time.Millisecond,
 		Retry:        reconcile.RetryPolicy{Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, MinRateLimitWait: 10 * time.Millisecond, MaxRateLimitWait: 100 * time.Millisecond},
 		Progress:     e.progress, ServerPoll: 10 * time.Millisecond, SSHRetryInterval: 50 * time.Millisecond,
@@ -306,7 +312,7 @@ func (e *env) restarts() int {
 	return n
 }
 
-func planText(t *testing.T, p *reconcile.Plan) string {
+func planText(t testing.TB, p *reconcile.Plan) string {
 	var b strings.Builder
 	if err := planview.Text(&b, p, planview.TextOptions{}); err != nil {
 		t.Fatal(err)
@@ -314,7 +320,7 @@ func planText(t *testing.T, p *reconcile.Plan) string {
 	return b.String()
 }
 
-func planJSON(t *testing.T, p *reconcile.Plan) string {
+func planJSON(t testing.TB, p *reconcile.Plan) string {
 	var b strings.Builder
 	if err := planview.JSON(&b, p); err != nil {
 		t.Fatal(err)

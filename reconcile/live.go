@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
@@ -21,8 +22,13 @@ type Files interface {
 	// ReadFile returns the file's content and mode; a missing file is an
 	// error wrapping fs.ErrNotExist.
 	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// Stat returns the file's attributes without reading it (mtime in
+	// whole seconds); a missing file is an error wrapping fs.ErrNotExist.
+	Stat(ctx context.Context, path string) (fs.FileInfo, error)
 	// WriteFile replaces the file atomically with a fresh mtime.
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
+	// Chtimes sets the file's modification time (whole seconds).
+	Chtimes(ctx context.Context, path string, mtime time.Time) error
 	// Run runs a shell command.
 	Run(ctx context.Context, cmd string) (stdout, stderr []byte, err error)
 	Close() error
@@ -53,20 +59,24 @@ type ReadOptions struct {
 }
 
 // ReadLive reads the live state of the fleet: one label-filtered list per
-// kind (SSH keys, firewalls, servers — the plugin's instances included),
-// then, only for desired resources missing from those lists, a lookup by
-// name to find unlabelled namesakes, then the manager's files over SSH.
+// kind (SSH keys, firewalls, servers — the fleetctl plugin's instances
+// included), one more of the upstream plugin's servers when a runner uses
+// it, then, only for desired resources missing from those lists, a lookup
+// by name to find unlabelled namesakes, then the manager's files over SSH.
 func ReadLive(ctx context.Context, c Cloud, d *Desired, opts ReadOptions) (*Live, error) {
-	l, err := ListOwned(ctx, c, d.Fleet)
+	l, err := ListOwned(ctx, c, d.Fleet, d.UpstreamGroups)
 	if err != nil {
 		return nil, err
 	}
 	return l, CompleteLive(ctx, c, d, l, opts)
 }
 
-// ListOwned makes the three label-filtered lists, concurrently. It needs
-// only the fleet's name, so it can run while the desired state is built.
-func ListOwned(ctx context.Context, c Cloud, fleet string) (*Live, error) {
+// ListOwned makes the label-filtered lists, concurrently: the fleet's SSH
+// keys, firewalls and servers, and, only when upstream is not empty, the
+// upstream plugin's servers (UpstreamSelector), of which it keeps those of
+// the given groups. It needs only fleet.yaml, so it can run while the
+// desired state is built.
+func ListOwned(ctx context.Context, c Cloud, fleet string, upstream []UpstreamGroup) (*Live, error) {
 	sel := spec.LabelFleet + "=" + fleet
 	l := &Live{
 		UnlabelledSSHKeys:   map[string]SSHKey{},
@@ -75,16 +85,38 @@ func ListOwned(ctx context.Context, c Cloud, fleet string) (*Live, error) {
 		Files:               map[Addr]LiveFile{},
 	}
 	var wg sync.WaitGroup
-	var errKeys, errFws, errSrvs error
+	var errKeys, errFws, errSrvs, errUpstream error
+	var upstreamServers []Server
 	wg.Add(3)
 	go func() { defer wg.Done(); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
 	go func() { defer wg.Done(); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
 	go func() { defer wg.Done(); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
+	if len(upstream) > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); upstreamServers, errUpstream = c.ListServers(ctx, UpstreamSelector) }()
+	}
 	wg.Wait()
-	if err := errors.Join(errKeys, errFws, errSrvs); err != nil {
+	if err := errors.Join(errKeys, errFws, errSrvs, errUpstream); err != nil {
 		return nil, err
 	}
+	l.UpstreamInstances = upstreamInstances(upstream, upstreamServers, l.Servers)
 	return l, nil
+}
+
+// upstreamInstances keeps the servers of the given groups, leaving out any
+// that carries the fleet's label too (listed already).
+func upstreamInstances(groups []UpstreamGroup, servers, owned []Server) []Server {
+	ownedIDs := map[int64]bool{}
+	for _, s := range owned {
+		ownedIDs[s.ID] = true
+	}
+	var out []Server
+	for _, s := range servers {
+		if _, ok := upstreamGroupOf(groups, s); ok && !ownedIDs[s.ID] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // CompleteLive adds to the lists what only the desired state tells to look
@@ -258,11 +290,19 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 }
 
 // readFile reads one desired file from the manager over SFTP. Files
-// compared by digest (the plugin binary) are hashed here and not kept.
+// compared by digest (the plugin binary) are hashed here and not kept; when
+// the file has a digest record that matches its size and mtime, it is not
+// read at all.
 //
 // The binary is read rather than hashed with sha256sum on the manager: a
 // command's paths depend on the remote shell's root, SFTP's do not.
 func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error) {
+	if f.DigestRecord != "" {
+		lf, ok, err := readRecordedDigest(ctx, files, f)
+		if ok || err != nil {
+			return lf, err
+		}
+	}
 	data, mode, err := files.ReadFile(ctx, f.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return LiveFile{}, nil

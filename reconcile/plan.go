@@ -133,17 +133,21 @@ type Step string
 
 // The steps, in the order Apply runs them within one change.
 const (
-	StepCreate            Step = "create"
-	StepAdopt             Step = "adopt"              // add the fleet's labels to an unlabelled resource
-	StepUpdate            Step = "update"             // name and labels
-	StepSetRules          Step = "set_rules"          // one set_rules with the whole rule set
-	StepApplyToResources  Step = "apply_to_resources" // add label selectors
-	StepRemoveResources   Step = "remove_from_resources"
-	StepChangeProtection  Step = "change_protection"
-	StepChangeType        Step = "change_type" // shutdown → change_type → poweron
-	StepPoweron           Step = "poweron"
-	StepDelete            Step = "delete"
-	StepWrite             Step = "write"
+	StepCreate           Step = "create"
+	StepAdopt            Step = "adopt"              // add the fleet's labels to an unlabelled resource
+	StepUpdate           Step = "update"             // name and labels
+	StepSetRules         Step = "set_rules"          // one set_rules with the whole rule set
+	StepApplyToResources Step = "apply_to_resources" // add label selectors
+	StepRemoveResources  Step = "remove_from_resources"
+	StepChangeProtection Step = "change_protection"
+	StepChangeType       Step = "change_type" // shutdown → change_type → poweron
+	StepPoweron          Step = "poweron"
+	StepDelete           Step = "delete"
+	StepWrite            Step = "write"
+	// StepRecordDigest (re)writes the digest record of an unchanged file
+	// that plan had to read whole (the record was missing or stale). It is
+	// no change: Apply does it only when it writes other files anyway.
+	StepRecordDigest      Step = "record_digest"
 	StepRestartRunner     Step = "restart_gitlab_runner"
 	StepDisableProtection Step = "disable_protection"
 )

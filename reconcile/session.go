@@ -113,7 +113,7 @@ func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
 	}
 	lists := make(chan listed, 1)
 	go func() {
-		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name)
+		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name, UpstreamGroups(s.Fleet))
 		lists <- listed{l, err}
 	}()
 	d, derr := s.desired()
@@ -149,5 +149,5 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 
 // Destroy removes everything the fleet owns.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	return Destroy(ctx, s.Cloud, s.Fleet.Name, confirm, s.opts.Progress)
+	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Progress)
 }

@@ -32,10 +32,13 @@ const (
 // Desired is what fleet.yaml asks for, resolved: secrets read where they
 // could be, files rendered. Build it with NewDesired.
 type Desired struct {
-	Fleet     string
-	SSHKeys   []DesiredSSHKey
-	Firewalls []DesiredFirewall
-	Manager   DesiredServer
+	Fleet string
+	// UpstreamGroups are the instance groups of runners that use the
+	// upstream plugin, whose servers plan lists.
+	UpstreamGroups []UpstreamGroup
+	SSHKeys        []DesiredSSHKey
+	Firewalls      []DesiredFirewall
+	Manager        DesiredServer
 	// Files are the manager's files, in the order Apply writes them.
 	Files []DesiredFile
 	// Notes say what could not be resolved (a secret that is not set).
@@ -116,6 +119,11 @@ type DesiredFile struct {
 	// path such as runners[0].autoscaler.max_instances) needs
 	// gitlab-runner restarted.
 	RestartKey func(key string) bool `json:"-"`
+	// DigestRecord, when set, is the path of a record of the file's
+	// SHA-256, size and mtime that Apply writes after the file: plan
+	// trusts the recorded digest while size and mtime match, and reads
+	// the file whole otherwise (FormatBytes only).
+	DigestRecord string
 	// RestartOnChange says any change of the file needs gitlab-runner
 	// restarted (the plugin binary).
 	RestartOnChange bool
@@ -123,10 +131,17 @@ type DesiredFile struct {
 	// (e.g. a plugin binary for another architecture); it becomes a
 	// blocking note.
 	NotManagedReason string
+
+	// digest caches SHA256 of Content, which plan needs several times:
+	// the plugin binary is tens of megabytes.
+	digest string
 }
 
 // SHA256 is the hex digest of the content.
 func (f DesiredFile) SHA256() string {
+	if f.digest != "" {
+		return f.digest
+	}
 	s := sha256.Sum256(f.Content)
 	return hex.EncodeToString(s[:])
 }
@@ -137,8 +152,11 @@ func (f DesiredFile) SHA256() string {
 type Live struct {
 	SSHKeys   []SSHKey
 	Firewalls []Firewall
-	// Servers are the manager and the plugin's instances.
+	// Servers are the manager and the fleetctl plugin's instances.
 	Servers []Server
+	// UpstreamInstances are the servers the upstream plugin created for
+	// the fleet's runners (see UpstreamGroup).
+	UpstreamInstances []Server
 	// Unlabelled are resources without the fleet label that carry a
 	// desired resource's name, by address.
 	UnlabelledSSHKeys   map[string]SSHKey
@@ -167,6 +185,9 @@ type LiveFile struct {
 	Content []byte
 	// Digest is the SHA-256 hex digest of the content.
 	Digest string
+	// Recorded says the digest came from the file's digest record (see
+	// DesiredFile.DigestRecord), the file was not read.
+	Recorded bool
 }
 
 // Fingerprint digests what the plan observed of the live state: the managed

@@ -72,10 +72,13 @@ func (f *Fleet) ManagerLabels() map[string]string {
 // InstanceLabels are all labels an autoscaled instance of runner r carries.
 // With the fleetctl plugin: instances.labels, the ownership labels, its role
 // and its runner. The upstream plugin sets only instances.labels and its own
-// managed-by=fleeting-plugin-hetzner.
+// managed-by=fleeting-plugin-hetzner and instance-group=<instances.name>.
 func (f *Fleet) InstanceLabels(r *Runner) map[string]string {
 	if r.Autoscaler != nil && !r.Autoscaler.UsesFleetctlPlugin() {
-		labels := map[string]string{UpstreamManagedByLabel: UpstreamManagedBy}
+		labels := map[string]string{
+			UpstreamManagedByLabel:     UpstreamManagedBy,
+			UpstreamInstanceGroupLabel: r.Autoscaler.Instances.Name,
+		}
 		for k, v := range r.Autoscaler.Instances.Labels {
 			labels[k] = v
 		}
@@ -92,10 +95,13 @@ func (f *Fleet) InstanceLabels(r *Runner) map[string]string {
 	return labels
 }
 
-// The label the upstream plugin puts on every instance it creates.
+// The labels the upstream plugin puts on every instance it creates.
 const (
 	UpstreamManagedByLabel = "managed-by"
 	UpstreamManagedBy      = "fleeting-plugin-hetzner"
+	// UpstreamInstanceGroupLabel holds the instance group's name
+	// (plugin_config name, that is instances.name).
+	UpstreamInstanceGroupLabel = "instance-group"
 )
 
 // UsesFleetctlPlugin reports whether gitlab-runner runs fleetctl itself as
