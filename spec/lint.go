@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/fleetctl/fleetctl/internal/labelselector"
 )
 
 // Lint returns warnings: settings that are valid but probably not what the
@@ -38,13 +40,13 @@ func (f *Fleet) Lint() []Problem {
 	}
 	for i, fw := range f.Firewalls {
 		for j, a := range fw.ApplyTo {
-			reqs, err := parseSelector(a.LabelSelector)
+			sel, err := labelselector.Parse(a.LabelSelector)
 			if err != nil {
 				continue // Validate reports it.
 			}
 			matched := false
 			for _, labels := range targets {
-				if selectorMatches(reqs, labels) {
+				if sel.Matches(labels) {
 					matched = true
 					break
 				}
@@ -110,7 +112,7 @@ func (f *Fleet) firewallsAllowSSH(labels map[string]string, port int) bool {
 
 func firewallApplies(fw Firewall, labels map[string]string) bool {
 	for _, a := range fw.ApplyTo {
-		if reqs, err := parseSelector(a.LabelSelector); err == nil && selectorMatches(reqs, labels) {
+		if sel, err := labelselector.Parse(a.LabelSelector); err == nil && sel.Matches(labels) {
 			return true
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 	_ "time/tzdata" // timezones load on machines without a zoneinfo database
 
+	"github.com/fleetctl/fleetctl/internal/labelselector"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -289,8 +290,8 @@ func (c *checker) firewalls() {
 			if !c.required(sp, a.LabelSelector, "label_selector: runner") {
 				continue
 			}
-			if _, err := parseSelector(a.LabelSelector); err != nil {
-				c.add(sp, "invalid label selector %q: %v", a.LabelSelector, err)
+			if _, err := labelselector.Parse(a.LabelSelector); err != nil {
+				c.add(sp, "%v", err)
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/labelselector"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
@@ -17,14 +18,11 @@ import (
 type firewallTarget struct {
 	server   int64
 	selector string
-	parsed   selector
+	parsed   labelselector.Selector
 }
 
 type firewall struct {
-	id      int64
-	name    string
-	labels  map[string]string
-	created time.Time
+	resource
 	rules   []schema.FirewallRule
 	applyTo []firewallTarget
 }
@@ -39,7 +37,7 @@ func (s *Sim) firewallsOf(srv *server) []int64 {
 	var ids []int64
 	for _, fw := range s.st.firewalls {
 		for _, t := range fw.applyTo {
-			if t.server == srv.id || (t.selector != "" && t.parsed.matches(srv.labels)) {
+			if t.server == srv.id || (t.selector != "" && t.parsed.Matches(srv.labels)) {
 				ids = append(ids, fw.id)
 				break
 			}
@@ -64,7 +62,7 @@ func (s *Sim) firewallJSON(fw *firewall) schema.Firewall {
 			AppliedToResources: []schema.FirewallResource{}}
 		var ids []int64
 		for _, srv := range s.st.servers {
-			if t.parsed.matches(srv.labels) {
+			if t.parsed.Matches(srv.labels) {
 				ids = append(ids, srv.id)
 			}
 		}
@@ -169,7 +167,7 @@ func (s *Sim) targets(field string, res []schema.FirewallResource) ([]firewallTa
 			if r.LabelSelector == nil || r.LabelSelector.Selector == "" {
 				return nil, errField(field, "label_selector.selector is required for type label_selector")
 			}
-			sel, err := parseSelector(r.LabelSelector.Selector)
+			sel, err := labelselector.Parse(r.LabelSelector.Selector)
 			if err != nil {
 				return nil, errField(field, err.Error())
 			}
@@ -189,42 +187,8 @@ func targetRefs(fw *firewall, t firewallTarget) []schema.ActionResourceReference
 	return refs
 }
 
-func (s *Sim) listFirewalls(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	var rows []row
-	for _, fw := range s.st.firewalls {
-		if f.match(fw.name, fw.labels) {
-			rows = append(rows, row{id: fw.id, name: fw.name, created: fw.created, render: func() any { return s.firewallJSON(fw) }})
-		}
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "firewalls", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
-
-func (s *Sim) firewallFromPath(w http.ResponseWriter, r *http.Request) *firewall {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	fw := s.st.firewalls[id]
-	if fw == nil {
-		writeError(w, errNotFound("firewall"))
-	}
-	return fw
-}
-
-func (s *Sim) getFirewall(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fw := s.firewallFromPath(w, r); fw != nil {
-		writeJSON(w, 200, schema.FirewallGetResponse{Firewall: s.firewallJSON(fw)})
-	}
-}
+var firewallKind = kind[*firewall]{key: "firewall", items: func(st *state) map[int64]*firewall { return st.firewalls },
+	json: func(s *Sim, fw *firewall) any { return s.firewallJSON(fw) }, sortFields: []string{"id", "name", "created"}, nameTaken: "firewall name is already used"}
 
 func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	var req schema.FirewallCreateRequest
@@ -236,13 +200,9 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	var labels map[string]string
-	if req.Labels != nil {
-		labels = *req.Labels
-		if e := checkLabels(labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	rules, e := checkRules(req.Rules)
 	if e != nil {
@@ -251,18 +211,16 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.firewalls {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "firewall name is already used"))
-			return
-		}
+	if e := firewallKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
 	targets, e := s.targets("apply_to", req.ApplyTo)
 	if e != nil {
 		writeError(w, e)
 		return
 	}
-	fw := &firewall{id: s.st.nextID("firewall"), name: req.Name, labels: cloneLabels(labels), created: now(), rules: rules}
+	fw := &firewall{resource: resource{id: s.st.nextID("firewall"), name: req.Name, labels: givenLabels(req.Labels), created: now()}, rules: rules}
 	s.st.firewalls[fw.id] = fw
 	actions := []schema.Action{}
 	if len(rules) > 0 {
@@ -279,84 +237,44 @@ func (s *Sim) createFirewall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 201, schema.FirewallCreateResponse{Firewall: s.firewallJSON(fw), Actions: actions})
 }
 
-func (s *Sim) updateFirewall(w http.ResponseWriter, r *http.Request) {
-	var req schema.FirewallUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Name != nil {
-		if e := checkName(*req.Name); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fw := s.firewallFromPath(w, r)
-	if fw == nil {
-		return
-	}
-	if req.Name != nil && *req.Name != fw.name {
-		for _, o := range s.st.firewalls {
-			if o.name == *req.Name {
-				writeError(w, errUnique("name", "firewall name is already used"))
-				return
-			}
-		}
-		fw.name = *req.Name
-	}
-	if req.Labels != nil {
-		fw.labels = cloneLabels(*req.Labels)
-	}
-	writeJSON(w, 200, schema.FirewallUpdateResponse{Firewall: s.firewallJSON(fw)})
-}
-
-func (s *Sim) deleteFirewall(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fw := s.firewallFromPath(w, r)
-	if fw == nil {
-		return
-	}
-	if len(fw.applyTo) > 0 {
-		writeError(w, &apiError{status: 422, code: "resource_in_use", message: "firewall is still applied to resources"})
-		return
-	}
-	delete(s.st.firewalls, fw.id)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// firewallAction is the common frame of POST /firewalls/{id}/actions/...
+// firewallAction serves POST /v1/firewalls/{id}/actions/...: do may start
+// several actions, which are the answer.
 func firewallAction[T any](s *Sim, do func(r *http.Request, fw *firewall, req *T) ([]schema.Action, *apiError)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(T)
-		if e := decode(r, req); e != nil {
-			writeError(w, e)
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		fw := s.firewallFromPath(w, r)
-		if fw == nil {
-			return
-		}
+	return onResource(s, firewallKind, 201, nil, func(r *http.Request, fw *firewall, req *T) (any, *apiError) {
 		actions, e := do(r, fw, req)
 		if e != nil {
-			writeError(w, e)
-			return
+			return nil, e
 		}
-		writeJSON(w, 201, map[string]any{"actions": actions})
-	}
+		return map[string]any{"actions": actions}, nil
+	})
 }
 
-func (s *Sim) routesFirewallActions() {
+func (s *Sim) routesFirewalls() {
+	s.handle("GET /v1/firewalls", firewallKind.list(s, nil))
+	s.handle("POST /v1/firewalls", s.createFirewall)
+	s.handle("GET /v1/firewalls/{id}", firewallKind.get(s))
+	s.handle("PUT /v1/firewalls/{id}", update(s, firewallKind,
+		func(req *schema.FirewallUpdateRequest) *apiError {
+			if req.Name != nil {
+				if e := checkName(*req.Name); e != nil {
+					return e
+				}
+			}
+			return checkLabels(req.Labels)
+		},
+		func(fw *firewall, req *schema.FirewallUpdateRequest) *apiError {
+			name := ""
+			if req.Name != nil {
+				name = *req.Name
+			}
+			return firewallKind.rename(s, fw, name, req.Labels)
+		}))
+	s.handle("DELETE /v1/firewalls/{id}", firewallKind.remove(s, func(fw *firewall) *apiError {
+		if len(fw.applyTo) > 0 {
+			return &apiError{status: 422, code: "resource_in_use", message: "firewall is still applied to resources"}
+		}
+		return nil
+	}))
 	s.handle("POST /v1/firewalls/{id}/actions/set_rules", firewallAction(s, func(r *http.Request, fw *firewall, req *schema.FirewallActionSetRulesRequest) ([]schema.Action, *apiError) {
 		rules, e := checkRules(req.Rules)
 		if e != nil {

@@ -9,7 +9,7 @@ func (s *Sim) appliedBySelector(fw *firewall, serverID int64) bool {
 		return false
 	}
 	for _, t := range fw.applyTo {
-		if t.selector != "" && t.parsed.matches(srv.labels) {
+		if t.selector != "" && t.parsed.Matches(srv.labels) {
 			return true
 		}
 	}

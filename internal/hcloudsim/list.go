@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/labelselector"
 )
 
 // row is one item of a list answer with the values lists sort by.
@@ -170,7 +172,7 @@ func absoluteURL(r *http.Request, u *url.URL) string {
 type listFilter struct {
 	name     string
 	hasName  bool
-	selector selector
+	selector labelselector.Selector
 }
 
 func parseListFilter(r *http.Request) (listFilter, *apiError) {
@@ -180,7 +182,7 @@ func parseListFilter(r *http.Request) (listFilter, *apiError) {
 		f.name, f.hasName = vs[0], true
 	}
 	if v := q.Get("label_selector"); v != "" {
-		sel, err := parseSelector(v)
+		sel, err := labelselector.Parse(v)
 		if err != nil {
 			return f, errField("label_selector", err.Error())
 		}
@@ -193,5 +195,5 @@ func (f listFilter) match(name string, labels map[string]string) bool {
 	if f.hasName && f.name != name {
 		return false
 	}
-	return f.selector.matches(labels)
+	return f.selector.Matches(labels)
 }

@@ -5,19 +5,15 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
 type network struct {
-	id           int64
-	name         string
+	resource
 	ipRange      netip.Prefix
 	subnets      []schema.NetworkSubnet
 	routes       []schema.NetworkRoute
-	labels       map[string]string
-	created      time.Time
 	protDelete   bool
 	exposeRoutes bool
 }
@@ -54,25 +50,39 @@ func (s *Sim) networkJSON(n *network) schema.Network {
 	return out
 }
 
-// attachNetwork gives srv an address in the network's subnet of its zone:
-// the requested one, or the lowest free one after the gateway.
-func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string) *apiError {
+// zoneSubnet returns the subnet of n in srv's network zone, its range and
+// the addresses taken in it: the gateway and the subnet's first address
+// (reserved), every server's address and every alias IP but those of
+// ownAliases (nil: none).
+func (s *Sim) zoneSubnet(srv *server, n *network, ownAliases *server) (*schema.NetworkSubnet, netip.Prefix, map[string]bool, *apiError) {
 	sub := n.subnetFor(srv.location.NetworkZone)
 	if sub == nil {
-		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
+		return nil, netip.Prefix{}, nil, &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
 	}
 	prefix := netip.MustParsePrefix(sub.IPRange)
-	// The network's gateway and each subnet's first address are reserved.
 	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
 	for _, o := range s.st.servers {
 		for _, pn := range o.privateNets {
-			if pn.network == n.id {
-				used[pn.ip] = true
+			if pn.network != n.id {
+				continue
+			}
+			used[pn.ip] = true
+			if o != ownAliases {
 				for _, a := range pn.aliasIPs {
 					used[a] = true
 				}
 			}
 		}
+	}
+	return sub, prefix, used, nil
+}
+
+// attachNetwork gives srv an address in the network's subnet of its zone:
+// the requested one, or the lowest free one after the gateway.
+func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string) *apiError {
+	sub, prefix, used, e := s.zoneSubnet(srv, n, nil)
+	if e != nil {
+		return e
 	}
 	if ip != "" {
 		addr, err := netip.ParseAddr(ip)
@@ -98,42 +108,8 @@ func (s *Sim) attachNetwork(srv *server, n *network, ip string, aliases []string
 	return nil
 }
 
-func (s *Sim) listNetworks(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	s.mu.Lock()
-	var rows []row
-	for _, n := range s.st.networks {
-		if f.match(n.name, n.labels) {
-			rows = append(rows, row{id: n.id, name: n.name, created: n.created, render: func() any { return s.networkJSON(n) }})
-		}
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "networks", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
-
-func (s *Sim) networkFromPath(w http.ResponseWriter, r *http.Request) *network {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	n := s.st.networks[id]
-	if n == nil {
-		writeError(w, errNotFound("network"))
-	}
-	return n
-}
-
-func (s *Sim) getNetwork(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := s.networkFromPath(w, r); n != nil {
-		writeJSON(w, 200, schema.NetworkGetResponse{Network: s.networkJSON(n)})
-	}
-}
+var networkKind = kind[*network]{key: "network", items: func(st *state) map[int64]*network { return st.networks },
+	json: func(s *Sim, n *network) any { return s.networkJSON(n) }, sortFields: []string{"id", "name", "created"}, nameTaken: "network name is already used"}
 
 // checkSubnet validates a subnet against the network range and fills its
 // gateway.
@@ -191,108 +167,48 @@ func (s *Sim) createNetwork(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.networks {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "network name is already used"))
-			return
-		}
+	if e := networkKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
-	n := &network{id: s.st.nextID("network"), name: req.Name, ipRange: ipRange, subnets: subnets, routes: slices.Clone(req.Routes),
-		created: now(), exposeRoutes: req.ExposeRoutesToVSwitch, labels: map[string]string{}}
-	if req.Labels != nil {
-		n.labels = cloneLabels(*req.Labels)
-	}
+	n := &network{resource: resource{id: s.st.nextID("network"), name: req.Name, labels: givenLabels(req.Labels), created: now()},
+		ipRange: ipRange, subnets: subnets, routes: slices.Clone(req.Routes), exposeRoutes: req.ExposeRoutesToVSwitch}
 	s.st.networks[n.id] = n
 	writeJSON(w, 201, schema.NetworkCreateResponse{Network: s.networkJSON(n)})
 }
 
-func (s *Sim) updateNetwork(w http.ResponseWriter, r *http.Request) {
-	var req schema.NetworkUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.networkFromPath(w, r)
-	if n == nil {
-		return
-	}
-	if req.Name != "" && req.Name != n.name {
-		for _, o := range s.st.networks {
-			if o.name == req.Name {
-				writeError(w, errUnique("name", "network name is already used"))
-				return
+func (s *Sim) routesNetworks() {
+	s.handle("GET /v1/networks", networkKind.list(s, nil))
+	s.handle("POST /v1/networks", s.createNetwork)
+	s.handle("GET /v1/networks/{id}", networkKind.get(s))
+	s.handle("PUT /v1/networks/{id}", update(s, networkKind,
+		func(req *schema.NetworkUpdateRequest) *apiError { return checkLabels(req.Labels) },
+		func(n *network, req *schema.NetworkUpdateRequest) *apiError {
+			if e := networkKind.rename(s, n, req.Name, req.Labels); e != nil {
+				return e
 			}
+			if req.ExposeRoutesToVSwitch != nil {
+				n.exposeRoutes = *req.ExposeRoutesToVSwitch
+			}
+			return nil
+		}))
+	s.handle("DELETE /v1/networks/{id}", networkKind.remove(s, func(n *network) *apiError {
+		if n.protDelete {
+			return errProtected("network")
 		}
-		n.name = req.Name
-	}
-	if req.Labels != nil {
-		n.labels = cloneLabels(*req.Labels)
-	}
-	if req.ExposeRoutesToVSwitch != nil {
-		n.exposeRoutes = *req.ExposeRoutesToVSwitch
-	}
-	writeJSON(w, 200, schema.NetworkUpdateResponse{Network: s.networkJSON(n)})
-}
-
-func (s *Sim) deleteNetwork(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.networkFromPath(w, r)
-	if n == nil {
-		return
-	}
-	if n.protDelete {
-		writeError(w, errProtected("network"))
-		return
-	}
-	// Attached servers are detached automatically (API reference).
-	for _, srv := range s.st.servers {
-		srv.privateNets = slices.DeleteFunc(srv.privateNets, func(pn privateNet) bool { return pn.network == n.id })
-	}
-	delete(s.st.networks, n.id)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func networkAction[T any](s *Sim, do func(r *http.Request, n *network, req *T) (*action, *apiError)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(T)
-		if e := decode(r, req); e != nil {
-			writeError(w, e)
-			return
+		// Attached servers are detached automatically (API reference).
+		for _, srv := range s.st.servers {
+			srv.privateNets = slices.DeleteFunc(srv.privateNets, func(pn privateNet) bool { return pn.network == n.id })
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		n := s.networkFromPath(w, r)
-		if n == nil {
-			return
-		}
-		a, e := do(r, n, req)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, 201, actionResponse{s.actionJSON(a, time.Now())})
-	}
-}
-
-func (s *Sim) routesNetworkActions() {
-	s.handle("POST /v1/networks/{id}/actions/add_subnet", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionAddSubnetRequest) (*action, *apiError) {
+		return nil
+	}))
+	s.handle("POST /v1/networks/{id}/actions/add_subnet", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionAddSubnetRequest) (*action, *apiError) {
 		sub := schema.NetworkSubnet{Type: req.Type, IPRange: req.IPRange, NetworkZone: req.NetworkZone, VSwitchID: req.VSwitchID}
 		if sub.IPRange == "" {
 			// The API picks the next free /24 where none is given.
@@ -315,7 +231,7 @@ func (s *Sim) routesNetworkActions() {
 		n.subnets = append(n.subnets, sub)
 		return s.startAction(r, "add_subnet", nil, ref("network", n.id)), nil
 	}))
-	s.handle("POST /v1/networks/{id}/actions/delete_subnet", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionDeleteSubnetRequest) (*action, *apiError) {
+	s.handle("POST /v1/networks/{id}/actions/delete_subnet", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionDeleteSubnetRequest) (*action, *apiError) {
 		before := len(n.subnets)
 		n.subnets = slices.DeleteFunc(n.subnets, func(o schema.NetworkSubnet) bool { return o.IPRange == req.IPRange })
 		if len(n.subnets) == before {
@@ -323,7 +239,7 @@ func (s *Sim) routesNetworkActions() {
 		}
 		return s.startAction(r, "delete_subnet", nil, ref("network", n.id)), nil
 	}))
-	s.handle("POST /v1/networks/{id}/actions/add_route", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionAddRouteRequest) (*action, *apiError) {
+	s.handle("POST /v1/networks/{id}/actions/add_route", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionAddRouteRequest) (*action, *apiError) {
 		if _, err := netip.ParsePrefix(req.Destination); err != nil {
 			return nil, errField("destination", "must be a network")
 		}
@@ -333,7 +249,7 @@ func (s *Sim) routesNetworkActions() {
 		n.routes = append(n.routes, schema.NetworkRoute{Destination: req.Destination, Gateway: req.Gateway})
 		return s.startAction(r, "add_route", nil, ref("network", n.id)), nil
 	}))
-	s.handle("POST /v1/networks/{id}/actions/delete_route", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionDeleteRouteRequest) (*action, *apiError) {
+	s.handle("POST /v1/networks/{id}/actions/delete_route", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionDeleteRouteRequest) (*action, *apiError) {
 		before := len(n.routes)
 		n.routes = slices.DeleteFunc(n.routes, func(o schema.NetworkRoute) bool { return o.Destination == req.Destination && o.Gateway == req.Gateway })
 		if len(n.routes) == before {
@@ -341,7 +257,7 @@ func (s *Sim) routesNetworkActions() {
 		}
 		return s.startAction(r, "delete_route", nil, ref("network", n.id)), nil
 	}))
-	s.handle("POST /v1/networks/{id}/actions/change_ip_range", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionChangeIPRangeRequest) (*action, *apiError) {
+	s.handle("POST /v1/networks/{id}/actions/change_ip_range", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionChangeIPRangeRequest) (*action, *apiError) {
 		p, err := netip.ParsePrefix(req.IPRange)
 		if err != nil || p.Masked() != p || !p.Contains(n.ipRange.Addr()) || p.Bits() > n.ipRange.Bits() {
 			return nil, errField("ip_range", "must be a network containing the current range")
@@ -349,7 +265,7 @@ func (s *Sim) routesNetworkActions() {
 		n.ipRange = p
 		return s.startAction(r, "change_ip_range", nil, ref("network", n.id)), nil
 	}))
-	s.handle("POST /v1/networks/{id}/actions/change_protection", networkAction(s, func(r *http.Request, n *network, req *schema.NetworkActionChangeProtectionRequest) (*action, *apiError) {
+	s.handle("POST /v1/networks/{id}/actions/change_protection", act(s, networkKind, func(r *http.Request, n *network, req *schema.NetworkActionChangeProtectionRequest) (*action, *apiError) {
 		if req.Delete == nil {
 			return nil, errField("delete", "is required")
 		}

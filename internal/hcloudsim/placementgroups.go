@@ -2,18 +2,15 @@ package hcloudsim
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
 type placementGroup struct {
-	id      int64
-	name    string
-	labels  map[string]string
-	created time.Time
-	typ     string
+	resource
+	typ string
 }
 
 func (pg *placementGroup) schema(s *Sim) schema.PlacementGroup {
@@ -27,42 +24,13 @@ func (pg *placementGroup) schema(s *Sim) schema.PlacementGroup {
 	return out
 }
 
-func (s *Sim) listPlacementGroups(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	types := r.URL.Query()["type"]
-	s.mu.Lock()
-	var rows []row
-	for _, pg := range s.st.placementGroups {
-		if f.match(pg.name, pg.labels) && (len(types) == 0 || slices.Contains(types, pg.typ)) {
-			rows = append(rows, row{id: pg.id, name: pg.name, created: pg.created, render: func() any { return pg.schema(s) }})
-		}
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "placement_groups", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
+var placementGroupKind = kind[*placementGroup]{key: "placement_group", items: func(st *state) map[int64]*placementGroup { return st.placementGroups },
+	json: func(s *Sim, pg *placementGroup) any { return pg.schema(s) }, sortFields: []string{"id", "name", "created"}, nameTaken: "placement group name is already used"}
 
-func (s *Sim) placementGroupFromPath(w http.ResponseWriter, r *http.Request) *placementGroup {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	pg := s.st.placementGroups[id]
-	if pg == nil {
-		writeError(w, errNotFound("placement_group"))
-	}
-	return pg
-}
-
-func (s *Sim) getPlacementGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if pg := s.placementGroupFromPath(w, r); pg != nil {
-		writeJSON(w, 200, schema.PlacementGroupGetResponse{PlacementGroup: pg.schema(s)})
-	}
+// placementGroupType filters placement groups by type=.
+func placementGroupType(q url.Values) (func(*placementGroup) bool, *apiError) {
+	types := q["type"]
+	return func(pg *placementGroup) bool { return len(types) == 0 || slices.Contains(types, pg.typ) }, nil
 }
 
 func (s *Sim) createPlacementGroup(w http.ResponseWriter, r *http.Request) {
@@ -82,76 +50,41 @@ func (s *Sim) createPlacementGroup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid(fields...))
 		return
 	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.placementGroups {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "placement group name is already used"))
-			return
-		}
+	if e := placementGroupKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
-	pg := &placementGroup{id: s.st.nextID("placement_group"), name: req.Name, created: now(), typ: req.Type, labels: map[string]string{}}
-	if req.Labels != nil {
-		pg.labels = cloneLabels(*req.Labels)
-	}
+	pg := &placementGroup{resource: resource{id: s.st.nextID("placement_group"), name: req.Name, labels: givenLabels(req.Labels), created: now()}, typ: req.Type}
 	s.st.placementGroups[pg.id] = pg
 	writeJSON(w, 201, schema.PlacementGroupCreateResponse{PlacementGroup: pg.schema(s)})
 }
 
-func (s *Sim) updatePlacementGroup(w http.ResponseWriter, r *http.Request) {
-	var req schema.PlacementGroupUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pg := s.placementGroupFromPath(w, r)
-	if pg == nil {
-		return
-	}
-	if req.Name != nil && *req.Name != pg.name {
-		if e := checkName(*req.Name); e != nil {
-			writeError(w, e)
-			return
-		}
-		for _, o := range s.st.placementGroups {
-			if o.name == *req.Name {
-				writeError(w, errUnique("name", "placement group name is already used"))
-				return
+func (s *Sim) routesPlacementGroups() {
+	s.handle("GET /v1/placement_groups", placementGroupKind.list(s, placementGroupType))
+	s.handle("POST /v1/placement_groups", s.createPlacementGroup)
+	s.handle("GET /v1/placement_groups/{id}", placementGroupKind.get(s))
+	s.handle("PUT /v1/placement_groups/{id}", update(s, placementGroupKind,
+		func(req *schema.PlacementGroupUpdateRequest) *apiError { return checkLabels(req.Labels) },
+		func(pg *placementGroup, req *schema.PlacementGroupUpdateRequest) *apiError {
+			name := ""
+			if req.Name != nil && *req.Name != pg.name {
+				if e := checkName(*req.Name); e != nil {
+					return e
+				}
+				name = *req.Name
 			}
+			return placementGroupKind.rename(s, pg, name, req.Labels)
+		}))
+	s.handle("DELETE /v1/placement_groups/{id}", placementGroupKind.remove(s, func(pg *placementGroup) *apiError {
+		if len(pg.schema(s).Servers) > 0 {
+			return &apiError{status: 422, code: "resource_in_use", message: "servers are still in the placement group"}
 		}
-		pg.name = *req.Name
-	}
-	if req.Labels != nil {
-		pg.labels = cloneLabels(*req.Labels)
-	}
-	writeJSON(w, 200, schema.PlacementGroupUpdateResponse{PlacementGroup: pg.schema(s)})
-}
-
-func (s *Sim) deletePlacementGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	pg := s.placementGroupFromPath(w, r)
-	if pg == nil {
-		return
-	}
-	if len(pg.schema(s).Servers) > 0 {
-		writeError(w, &apiError{status: 422, code: "resource_in_use", message: "servers are still in the placement group"})
-		return
-	}
-	delete(s.st.placementGroups, pg.id)
-	w.WriteHeader(http.StatusNoContent)
+		return nil
+	}))
 }

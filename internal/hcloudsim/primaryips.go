@@ -4,18 +4,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
 type primaryIP struct {
-	id         int64
-	name       string
+	resource
 	typ        string // ipv4 or ipv6
 	ip         string
-	labels     map[string]string
-	created    time.Time
 	location   *schema.Location
 	assignee   int64
 	autoDelete bool
@@ -34,6 +32,18 @@ func (ip *primaryIP) dnsPtr(addr string) string {
 		return fmt.Sprintf("static.%d.%d.%d.%d.clients.your-server.de", b[3], b[2], b[1], b[0])
 	}
 	return ""
+}
+
+// setDNSPtr sets the reverse DNS entry of addr, or with nil resets it.
+func (ip *primaryIP) setDNSPtr(addr string, ptr *string) {
+	if ptr == nil {
+		delete(ip.dns, addr)
+		return
+	}
+	if ip.dns == nil {
+		ip.dns = map[string]string{}
+	}
+	ip.dns[addr] = *ptr
 }
 
 func (ip *primaryIP) schema() schema.PrimaryIP {
@@ -58,7 +68,8 @@ func (ip *primaryIP) schema() schema.PrimaryIP {
 // newPrimaryIP allocates an address: in SSH mode a free loopback IPv4, else
 // an IPv4 of the documentation ranges; IPv6 networks come from 2001:db8::/32.
 func (s *Sim) newPrimaryIP(typ string, loc *schema.Location, autoDelete bool) (*primaryIP, error) {
-	ip := &primaryIP{id: s.st.nextID("primary_ip"), typ: typ, created: now(), location: loc, autoDelete: autoDelete, labels: map[string]string{}}
+	ip := &primaryIP{resource: resource{id: s.st.nextID("primary_ip"), labels: map[string]string{}, created: now()},
+		typ: typ, location: loc, autoDelete: autoDelete}
 	ip.name = fmt.Sprintf("primary_ip-%d", ip.id)
 	s.st.ipCounter++
 	n := s.st.ipCounter
@@ -94,43 +105,12 @@ func documentationIPv4(n int) string {
 	return fmt.Sprintf("198.%d.%d.%d", 18+m/65024%2, m/254%256, m%254+1)
 }
 
-func (s *Sim) listPrimaryIPs(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	q := r.URL.Query()
-	s.mu.Lock()
-	var rows []row
-	for _, ip := range s.st.primaryIPs {
-		if !f.match(ip.name, ip.labels) || (q.Has("ip") && q.Get("ip") != ip.ip) {
-			continue
-		}
-		rows = append(rows, row{id: ip.id, name: ip.name, created: ip.created, render: func() any { return ip.schema() }})
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "primary_ips", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
+var primaryIPKind = kind[*primaryIP]{key: "primary_ip", items: func(st *state) map[int64]*primaryIP { return st.primaryIPs },
+	json: func(_ *Sim, ip *primaryIP) any { return ip.schema() }, sortFields: []string{"id", "name", "created"}, nameTaken: "primary IP name is already used"}
 
-func (s *Sim) primaryIPFromPath(w http.ResponseWriter, r *http.Request) *primaryIP {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	ip := s.st.primaryIPs[id]
-	if ip == nil {
-		writeError(w, errNotFound("primary_ip"))
-	}
-	return ip
-}
-
-func (s *Sim) getPrimaryIP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ip := s.primaryIPFromPath(w, r); ip != nil {
-		writeJSON(w, 200, schema.PrimaryIPGetResponse{PrimaryIP: ip.schema()})
-	}
+// primaryIPAddress filters primary IPs by ip=.
+func primaryIPAddress(q url.Values) (func(*primaryIP) bool, *apiError) {
+	return func(ip *primaryIP) bool { return !q.Has("ip") || q.Get("ip") == ip.ip }, nil
 }
 
 type primaryIPCreateRequest struct {
@@ -178,19 +158,15 @@ func (s *Sim) createPrimaryIP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid(fields...))
 		return
 	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.primaryIPs {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "primary IP name is already used"))
-			return
-		}
+	if e := primaryIPKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
 	var srv *server
 	if req.AssigneeID != nil {
@@ -215,10 +191,7 @@ func (s *Sim) createPrimaryIP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{status: 412, code: "resource_unavailable", message: err.Error()})
 		return
 	}
-	ip.name = req.Name
-	if req.Labels != nil {
-		ip.labels = cloneLabels(*req.Labels)
-	}
+	ip.name, ip.labels = req.Name, givenLabels(req.Labels)
 	resp := schema.PrimaryIPCreateResponse{}
 	if srv != nil {
 		s.assignPrimaryIP(ip, srv)
@@ -242,65 +215,6 @@ func (s *Sim) assignPrimaryIP(ip *primaryIP, srv *server) {
 	}
 }
 
-func (s *Sim) updatePrimaryIP(w http.ResponseWriter, r *http.Request) {
-	var req schema.PrimaryIPUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ip := s.primaryIPFromPath(w, r)
-	if ip == nil {
-		return
-	}
-	if req.Name != "" && req.Name != ip.name {
-		for _, o := range s.st.primaryIPs {
-			if o.name == req.Name {
-				writeError(w, errUnique("name", "primary IP name is already used"))
-				return
-			}
-		}
-		ip.name = req.Name
-	}
-	if req.Labels != nil {
-		ip.labels = cloneLabels(*req.Labels)
-	}
-	if req.AutoDelete != nil {
-		ip.autoDelete = *req.AutoDelete
-	}
-	writeJSON(w, 200, schema.PrimaryIPUpdateResponse{PrimaryIP: ip.schema()})
-}
-
-func (s *Sim) deletePrimaryIP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ip := s.primaryIPFromPath(w, r)
-	if ip == nil {
-		return
-	}
-	if ip.protDelete {
-		writeError(w, errProtected("primary IP"))
-		return
-	}
-	if ip.assignee != 0 {
-		if srv := s.st.servers[ip.assignee]; srv != nil && srv.status != "off" {
-			writeError(w, &apiError{status: 422, code: "server_not_stopped", message: "the assigned server must be stopped to delete its primary IP"})
-			return
-		} else if srv != nil {
-			s.unassignPrimaryIP(ip, srv)
-		}
-	}
-	delete(s.st.primaryIPs, ip.id)
-	w.WriteHeader(http.StatusNoContent)
-}
-
 func (s *Sim) unassignPrimaryIP(ip *primaryIP, srv *server) {
 	ip.assignee = 0
 	if srv.ipv4 == ip.id {
@@ -315,30 +229,35 @@ func (s *Sim) unassignPrimaryIP(ip *primaryIP, srv *server) {
 	}
 }
 
-func primaryIPAction[T any](s *Sim, do func(r *http.Request, ip *primaryIP, req *T) (*action, *apiError)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(T)
-		if e := decode(r, req); e != nil {
-			writeError(w, e)
-			return
+func (s *Sim) routesPrimaryIPs() {
+	s.handle("GET /v1/primary_ips", primaryIPKind.list(s, primaryIPAddress))
+	s.handle("POST /v1/primary_ips", s.createPrimaryIP)
+	s.handle("GET /v1/primary_ips/{id}", primaryIPKind.get(s))
+	s.handle("PUT /v1/primary_ips/{id}", update(s, primaryIPKind,
+		func(req *schema.PrimaryIPUpdateRequest) *apiError { return checkLabels(req.Labels) },
+		func(ip *primaryIP, req *schema.PrimaryIPUpdateRequest) *apiError {
+			if e := primaryIPKind.rename(s, ip, req.Name, req.Labels); e != nil {
+				return e
+			}
+			if req.AutoDelete != nil {
+				ip.autoDelete = *req.AutoDelete
+			}
+			return nil
+		}))
+	s.handle("DELETE /v1/primary_ips/{id}", primaryIPKind.remove(s, func(ip *primaryIP) *apiError {
+		if ip.protDelete {
+			return errProtected("primary IP")
 		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		ip := s.primaryIPFromPath(w, r)
-		if ip == nil {
-			return
+		if ip.assignee != 0 {
+			if srv := s.st.servers[ip.assignee]; srv != nil && srv.status != "off" {
+				return &apiError{status: 422, code: "server_not_stopped", message: "the assigned server must be stopped to delete its primary IP"}
+			} else if srv != nil {
+				s.unassignPrimaryIP(ip, srv)
+			}
 		}
-		a, e := do(r, ip, req)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, 201, actionResponse{s.actionJSON(a, time.Now())})
-	}
-}
-
-func (s *Sim) routesPrimaryIPActions() {
-	s.handle("POST /v1/primary_ips/{id}/actions/assign", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionAssignRequest) (*action, *apiError) {
+		return nil
+	}))
+	s.handle("POST /v1/primary_ips/{id}/actions/assign", act(s, primaryIPKind, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionAssignRequest) (*action, *apiError) {
 		srv := s.st.servers[req.AssigneeID]
 		switch {
 		case req.AssigneeType != "server":
@@ -357,7 +276,7 @@ func (s *Sim) routesPrimaryIPActions() {
 		s.assignPrimaryIP(ip, srv)
 		return s.startAction(r, "assign_primary_ip", nil, ref("primary_ip", ip.id), ref("server", srv.id)), nil
 	}))
-	s.handle("POST /v1/primary_ips/{id}/actions/unassign", primaryIPAction(s, func(r *http.Request, ip *primaryIP, _ *struct{}) (*action, *apiError) {
+	s.handle("POST /v1/primary_ips/{id}/actions/unassign", act(s, primaryIPKind, func(r *http.Request, ip *primaryIP, _ *struct{}) (*action, *apiError) {
 		srv := s.st.servers[ip.assignee]
 		if srv == nil {
 			return nil, &apiError{status: 422, code: "primary_ip_not_assigned", message: "primary IP is not assigned"}
@@ -368,22 +287,15 @@ func (s *Sim) routesPrimaryIPActions() {
 		s.unassignPrimaryIP(ip, srv)
 		return s.startAction(r, "unassign_primary_ip", nil, ref("primary_ip", ip.id), ref("server", srv.id)), nil
 	}))
-	s.handle("POST /v1/primary_ips/{id}/actions/change_protection", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeProtectionRequest) (*action, *apiError) {
+	s.handle("POST /v1/primary_ips/{id}/actions/change_protection", act(s, primaryIPKind, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeProtectionRequest) (*action, *apiError) {
 		ip.protDelete = req.Delete
 		return s.startAction(r, "change_protection", nil, ref("primary_ip", ip.id)), nil
 	}))
-	s.handle("POST /v1/primary_ips/{id}/actions/change_dns_ptr", primaryIPAction(s, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeDNSPtrRequest) (*action, *apiError) {
+	s.handle("POST /v1/primary_ips/{id}/actions/change_dns_ptr", act(s, primaryIPKind, func(r *http.Request, ip *primaryIP, req *schema.PrimaryIPActionChangeDNSPtrRequest) (*action, *apiError) {
 		if req.IP == "" {
 			return nil, errField("ip", "is required")
 		}
-		if ip.dns == nil {
-			ip.dns = map[string]string{}
-		}
-		if req.DNSPtr == nil {
-			delete(ip.dns, req.IP)
-		} else {
-			ip.dns[req.IP] = *req.DNSPtr
-		}
+		ip.setDNSPtr(req.IP, req.DNSPtr)
 		return s.startAction(r, "change_dns_ptr", nil, ref("primary_ip", ip.id)), nil
 	}))
 }

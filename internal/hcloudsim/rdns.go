@@ -52,14 +52,7 @@ func (s *Sim) routesServerDNSPtr() {
 		if ip == nil {
 			return nil, errField("ip", "is not an address of this server's public IPv4 or IPv6 network")
 		}
-		if ip.dns == nil {
-			ip.dns = map[string]string{}
-		}
-		if req.DNSPtr == nil {
-			delete(ip.dns, req.IP)
-		} else {
-			ip.dns[req.IP] = *req.DNSPtr
-		}
+		ip.setDNSPtr(req.IP, req.DNSPtr)
 		a := s.startAction(r, "change_dns_ptr", nil, ref("server", srv.id))
 		return actionResponse{s.actionJSON(a, time.Now())}, nil
 	}))

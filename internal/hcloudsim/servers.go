@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -13,14 +14,11 @@ import (
 )
 
 type server struct {
-	id          int64
-	name        string
+	resource
 	status      string
-	created     time.Time
 	serverType  *serverTypeDef
 	location    *schema.Location
 	image       *imageDef
-	labels      map[string]string
 	protDelete  bool
 	protRebuild bool
 	ipv4, ipv6  int64 // primary IP IDs, 0 when absent
@@ -106,53 +104,20 @@ func (s *Sim) serverJSON(srv *server) wireServer {
 	return out
 }
 
-func (s *Sim) listServers(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	statuses := r.URL.Query()["status"]
-	for _, st := range statuses {
-		if !slices.Contains(serverStatuses, st) {
-			writeError(w, errField("status", fmt.Sprintf("%q is not one of %s", st, strings.Join(serverStatuses, ", "))))
-			return
-		}
-	}
-	s.mu.Lock()
-	var rows []row
-	for _, srv := range s.st.servers {
-		if !f.match(srv.name, srv.labels) || (len(statuses) > 0 && !slices.Contains(statuses, srv.status)) {
-			continue
-		}
-		rows = append(rows, row{id: srv.id, name: srv.name, created: srv.created, render: func() any { return s.serverJSON(srv) }})
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "servers", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
+var serverKind = kind[*server]{key: "server", items: func(st *state) map[int64]*server { return st.servers },
+	json: func(s *Sim, srv *server) any { return s.serverJSON(srv) }, sortFields: []string{"id", "name", "created"}, nameTaken: "server name is already used"}
 
 var serverStatuses = []string{"running", "initializing", "starting", "stopping", "off", "deleting", "migrating", "rebuilding", "unknown"}
 
-func (s *Sim) serverFromPath(w http.ResponseWriter, r *http.Request) *server {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
+// serverStatus filters servers by status=, which must name a server status.
+func serverStatus(q url.Values) (func(*server) bool, *apiError) {
+	statuses := q["status"]
+	for _, st := range statuses {
+		if !slices.Contains(serverStatuses, st) {
+			return nil, errField("status", fmt.Sprintf("%q is not one of %s", st, strings.Join(serverStatuses, ", ")))
+		}
 	}
-	srv := s.st.servers[id]
-	if srv == nil {
-		writeError(w, errNotFound("server"))
-	}
-	return srv
-}
-
-func (s *Sim) getServer(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if srv := s.serverFromPath(w, r); srv != nil {
-		writeJSON(w, 200, struct {
-			Server wireServer `json:"server"`
-		}{s.serverJSON(srv)})
-	}
+	return func(srv *server) bool { return len(statuses) == 0 || slices.Contains(statuses, srv.status) }, nil
 }
 
 // serverCreateRequest is schema.ServerCreateRequest made lenient where other
@@ -233,12 +198,8 @@ func (s *Sim) createServer(w http.ResponseWriter, r *http.Request) {
 	case st != nil:
 		loc = locationByName(st.locations[0])
 	}
-	var labels map[string]string
-	if req.Labels != nil {
-		labels = *req.Labels
-		if e := checkLabels(labels); e != nil {
-			fields = append(fields, e.details.(map[string]any)["fields"].([]fieldError)...)
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		fields = append(fields, e.details.(map[string]any)["fields"].([]fieldError)...)
 	}
 	if len(fields) > 0 {
 		writeError(w, errInvalid(fields...))
@@ -263,11 +224,9 @@ func (s *Sim) createServer(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.servers {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "server name is already used"))
-			return
-		}
+	if e := serverKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
 	var keyIDs []int64
 	for _, k := range req.SSHKeys {
@@ -337,8 +296,8 @@ func (s *Sim) createServer(w http.ResponseWriter, r *http.Request) {
 	}
 
 	srv := &server{
-		id: s.st.nextID("server"), name: req.Name, status: "initializing", created: now(),
-		serverType: st, location: loc, image: img, labels: cloneLabels(labels),
+		resource: resource{id: s.st.nextID("server"), name: req.Name, labels: givenLabels(req.Labels), created: now()},
+		status:   "initializing", serverType: st, location: loc, image: img,
 		userData: req.UserData, sshKeys: keyIDs, diskSize: st.disk, placement: req.PlacementGroup,
 	}
 	if enable4 || ipv4ID != 0 {
@@ -477,62 +436,46 @@ func (s *Sim) serverStopped(srv *server) {
 	}
 }
 
-func (s *Sim) updateServer(w http.ResponseWriter, r *http.Request) {
-	var req schema.ServerUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Name != "" {
-		if e := checkHostname(req.Name); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	srv := s.serverFromPath(w, r)
-	if srv == nil {
-		return
-	}
-	if req.Name != "" && req.Name != srv.name {
-		for _, o := range s.st.servers {
-			if o.name == req.Name {
-				writeError(w, errUnique("name", "server name is already used"))
-				return
+func (s *Sim) routesServers() {
+	s.handle("GET /v1/servers", serverKind.list(s, serverStatus))
+	s.handle("POST /v1/servers", s.createServer)
+	s.handle("GET /v1/servers/{id}", serverKind.get(s))
+	s.handle("PUT /v1/servers/{id}", update(s, serverKind,
+		func(req *schema.ServerUpdateRequest) *apiError {
+			if req.Name != "" {
+				if e := checkHostname(req.Name); e != nil {
+					return e
+				}
 			}
-		}
-		if s.hosts != nil {
-			// The SSH host serves DIR/servers/<name>/: move it with the name.
-			running := srv.status == "running"
-			s.hosts.stop(srv.id)
-			s.hosts.rename(srv.id, srv.name, req.Name)
-			srv.name = req.Name
-			if running {
-				s.serverRunning(srv)
+			return checkLabels(req.Labels)
+		},
+		func(srv *server, req *schema.ServerUpdateRequest) *apiError {
+			old := srv.name
+			if e := serverKind.rename(s, srv, req.Name, req.Labels); e != nil {
+				return e
 			}
-		}
-		srv.name = req.Name
-	}
-	if req.Labels != nil {
-		srv.labels = cloneLabels(*req.Labels)
-	}
-	writeJSON(w, 200, struct {
-		Server wireServer `json:"server"`
-	}{s.serverJSON(srv)})
+			if srv.name != old && s.hosts != nil {
+				// The SSH host serves DIR/servers/<name>/: move it with the name.
+				running := srv.status == "running"
+				s.hosts.stop(srv.id)
+				s.hosts.rename(srv.id, old, srv.name)
+				if running {
+					s.serverRunning(srv)
+				}
+			}
+			return nil
+		}))
+	s.handle("DELETE /v1/servers/{id}", s.deleteServer)
+	s.routesServerActions()
+	s.routesServerDNSPtr()
+	s.routesServerCLIActions()
 }
 
 func (s *Sim) deleteServer(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	srv := s.serverFromPath(w, r)
-	if srv == nil {
+	srv, ok := serverKind.find(s, w, r)
+	if !ok {
 		return
 	}
 	if srv.protDelete {
@@ -575,29 +518,12 @@ func (s *Sim) removeServer(srv *server) {
 // decodes the body into a T, finds the server, refuses while another action
 // on it runs, and lets do start the action.
 func serverAction[T any](s *Sim, do func(r *http.Request, srv *server, req *T) (any, *apiError)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(T)
-		if e := decode(r, req); e != nil {
-			writeError(w, e)
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		srv := s.serverFromPath(w, r)
-		if srv == nil {
-			return
-		}
+	return onResource(s, serverKind, 201, nil, func(r *http.Request, srv *server, req *T) (any, *apiError) {
 		if s.busy("server", srv.id) {
-			writeError(w, &apiError{status: 423, code: "locked", message: "server is locked: another action is running"})
-			return
+			return nil, &apiError{status: 423, code: "locked", message: "server is locked: another action is running"}
 		}
-		resp, e := do(r, srv, req)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, 201, resp)
-	}
+		return do(r, srv, req)
+	})
 }
 
 // busy reports whether a not yet finished action runs on the resource.

@@ -73,25 +73,9 @@ func (s *Sim) checkAliasIPs(srv *server, networkID int64, aliases []string) *api
 	if n == nil {
 		return errField("network", "network not found")
 	}
-	sub := n.subnetFor(srv.location.NetworkZone)
-	if sub == nil {
-		return &apiError{status: 422, code: "no_subnet_available", message: "network has no subnet in network zone " + srv.location.NetworkZone}
-	}
-	prefix := netip.MustParsePrefix(sub.IPRange)
-	// As for attaching: the gateway and the subnet's first address are reserved.
-	used := map[string]bool{sub.Gateway: true, prefix.Addr().Next().String(): true}
-	for _, o := range s.st.servers {
-		for _, pn := range o.privateNets {
-			if pn.network != networkID {
-				continue
-			}
-			used[pn.ip] = true
-			if o != srv {
-				for _, a := range pn.aliasIPs {
-					used[a] = true
-				}
-			}
-		}
+	sub, prefix, used, e := s.zoneSubnet(srv, n, srv)
+	if e != nil {
+		return e
 	}
 	seen := map[string]bool{}
 	for _, alias := range aliases {

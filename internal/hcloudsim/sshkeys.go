@@ -2,21 +2,18 @@ package hcloudsim
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
-	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 	"golang.org/x/crypto/ssh"
 )
 
 type sshKey struct {
-	id          int64
-	name        string
+	resource
 	fingerprint string
 	publicKey   string
 	parsed      ssh.PublicKey
-	labels      map[string]string
-	created     time.Time
 }
 
 func (k *sshKey) schema() schema.SSHKey {
@@ -24,43 +21,13 @@ func (k *sshKey) schema() schema.SSHKey {
 		Labels: cloneLabels(k.labels), Created: k.created}
 }
 
-func (s *Sim) listSSHKeys(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	fp, hasFP := r.URL.Query()["fingerprint"]
-	s.mu.Lock()
-	var rows []row
-	for _, k := range s.st.sshKeys {
-		if !f.match(k.name, k.labels) || (hasFP && k.fingerprint != fp[0]) {
-			continue
-		}
-		rows = append(rows, row{id: k.id, name: k.name, created: k.created, render: func() any { return k.schema() }})
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "ssh_keys", rows, listSpec{sortFields: []string{"id", "name"}})
-}
+var sshKeyKind = kind[*sshKey]{key: "ssh_key", items: func(st *state) map[int64]*sshKey { return st.sshKeys },
+	json: func(_ *Sim, k *sshKey) any { return k.schema() }, sortFields: []string{"id", "name"}, nameTaken: "SSH key with the same name already exists"}
 
-func (s *Sim) sshKeyFromPath(w http.ResponseWriter, r *http.Request) *sshKey {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	k := s.st.sshKeys[id]
-	if k == nil {
-		writeError(w, errNotFound("ssh_key"))
-	}
-	return k
-}
-
-func (s *Sim) getSSHKey(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if k := s.sshKeyFromPath(w, r); k != nil {
-		writeJSON(w, 200, schema.SSHKeyGetResponse{SSHKey: k.schema()})
-	}
+// sshKeyFingerprint filters SSH keys by fingerprint=.
+func sshKeyFingerprint(q url.Values) (func(*sshKey) bool, *apiError) {
+	fp, hasFP := q["fingerprint"]
+	return func(k *sshKey) bool { return !hasFP || k.fingerprint == fp[0] }, nil
 }
 
 func checkName(name string) *apiError {
@@ -94,6 +61,10 @@ func checkHostname(name string) *apiError {
 	return nil
 }
 
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 func (s *Sim) createSSHKey(w http.ResponseWriter, r *http.Request) {
 	var req schema.SSHKeyCreateRequest
 	if e := decode(r, &req); e != nil {
@@ -112,79 +83,44 @@ func (s *Sim) createSSHKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid(fields...))
 		return
 	}
-	var labels map[string]string
-	if req.Labels != nil {
-		labels = *req.Labels
-		if e := checkLabels(labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	fp := ssh.FingerprintLegacyMD5(pub)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if e := sshKeyKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
+	}
 	for _, k := range s.st.sshKeys {
-		if k.name == req.Name {
-			writeError(w, errUnique("name", "SSH key with the same name already exists"))
-			return
-		}
 		if k.fingerprint == fp {
 			writeError(w, errUnique("public_key", "SSH key with the same fingerprint already exists"))
 			return
 		}
 	}
-	k := &sshKey{id: s.st.nextID("ssh_key"), name: req.Name, fingerprint: fp,
-		publicKey: strings.TrimSpace(req.PublicKey), parsed: pub, labels: cloneLabels(labels), created: now()}
+	k := &sshKey{resource: resource{id: s.st.nextID("ssh_key"), name: req.Name, labels: givenLabels(req.Labels), created: now()},
+		fingerprint: fp, publicKey: strings.TrimSpace(req.PublicKey), parsed: pub}
 	s.st.sshKeys[k.id] = k
 	writeJSON(w, 201, schema.SSHKeyCreateResponse{SSHKey: k.schema()})
 }
 
-func (s *Sim) updateSSHKey(w http.ResponseWriter, r *http.Request) {
-	var req schema.SSHKeyUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Name != "" {
-		if e := checkName(req.Name); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.sshKeyFromPath(w, r)
-	if k == nil {
-		return
-	}
-	if req.Name != "" && req.Name != k.name {
-		for _, o := range s.st.sshKeys {
-			if o.name == req.Name {
-				writeError(w, errUnique("name", "SSH key with the same name already exists"))
-				return
+func (s *Sim) routesSSHKeys() {
+	s.handle("GET /v1/ssh_keys", sshKeyKind.list(s, sshKeyFingerprint))
+	s.handle("POST /v1/ssh_keys", s.createSSHKey)
+	s.handle("GET /v1/ssh_keys/{id}", sshKeyKind.get(s))
+	s.handle("PUT /v1/ssh_keys/{id}", update(s, sshKeyKind,
+		func(req *schema.SSHKeyUpdateRequest) *apiError {
+			if req.Name != "" {
+				if e := checkName(req.Name); e != nil {
+					return e
+				}
 			}
-		}
-		k.name = req.Name
-	}
-	if req.Labels != nil {
-		k.labels = cloneLabels(*req.Labels)
-	}
-	writeJSON(w, 200, schema.SSHKeyUpdateResponse{SSHKey: k.schema()})
-}
-
-func (s *Sim) deleteSSHKey(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.sshKeyFromPath(w, r)
-	if k == nil {
-		return
-	}
-	delete(s.st.sshKeys, k.id)
-	w.WriteHeader(http.StatusNoContent)
+			return checkLabels(req.Labels)
+		},
+		func(k *sshKey, req *schema.SSHKeyUpdateRequest) *apiError {
+			return sshKeyKind.rename(s, k, req.Name, req.Labels)
+		}))
+	s.handle("DELETE /v1/ssh_keys/{id}", sshKeyKind.remove(s, nil))
 }

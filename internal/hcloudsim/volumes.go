@@ -3,6 +3,7 @@ package hcloudsim
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -10,13 +11,10 @@ import (
 )
 
 type volume struct {
-	id         int64
-	name       string
+	resource
 	size       int
 	location   *schema.Location
 	server     int64
-	labels     map[string]string
-	created    time.Time
 	protDelete bool
 	format     *string
 	status     string
@@ -34,42 +32,13 @@ func (v *volume) schema() schema.Volume {
 	return out
 }
 
-func (s *Sim) listVolumes(w http.ResponseWriter, r *http.Request) {
-	f, e := parseListFilter(r)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	statuses := r.URL.Query()["status"]
-	s.mu.Lock()
-	var rows []row
-	for _, v := range s.st.volumes {
-		if f.match(v.name, v.labels) && (len(statuses) == 0 || slices.Contains(statuses, v.status)) {
-			rows = append(rows, row{id: v.id, name: v.name, created: v.created, render: func() any { return v.schema() }})
-		}
-	}
-	defer s.mu.Unlock()
-	s.writeList(w, r, "volumes", rows, listSpec{sortFields: []string{"id", "name", "created"}})
-}
+var volumeKind = kind[*volume]{key: "volume", items: func(st *state) map[int64]*volume { return st.volumes },
+	json: func(_ *Sim, v *volume) any { return v.schema() }, sortFields: []string{"id", "name", "created"}, nameTaken: "volume name is already used"}
 
-func (s *Sim) volumeFromPath(w http.ResponseWriter, r *http.Request) *volume {
-	id, ok := pathID(w, r, "id")
-	if !ok {
-		return nil
-	}
-	v := s.st.volumes[id]
-	if v == nil {
-		writeError(w, errNotFound("volume"))
-	}
-	return v
-}
-
-func (s *Sim) getVolume(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v := s.volumeFromPath(w, r); v != nil {
-		writeJSON(w, 200, schema.VolumeGetResponse{Volume: v.schema()})
-	}
+// volumeStatus filters volumes by status=.
+func volumeStatus(q url.Values) (func(*volume) bool, *apiError) {
+	statuses := q["status"]
+	return func(v *volume) bool { return len(statuses) == 0 || slices.Contains(statuses, v.status) }, nil
 }
 
 func (s *Sim) createVolume(w http.ResponseWriter, r *http.Request) {
@@ -101,19 +70,15 @@ func (s *Sim) createVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalid(fields...))
 		return
 	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
-		}
+	if e := checkLabels(req.Labels); e != nil {
+		writeError(w, e)
+		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, o := range s.st.volumes {
-		if o.name == req.Name {
-			writeError(w, errUnique("name", "volume name is already used"))
-			return
-		}
+	if e := volumeKind.nameFree(s, req.Name); e != nil {
+		writeError(w, e)
+		return
 	}
 	var srv *server
 	if req.Server != nil {
@@ -127,11 +92,8 @@ func (s *Sim) createVolume(w http.ResponseWriter, r *http.Request) {
 		}
 		loc = srv.location
 	}
-	v := &volume{id: s.st.nextID("volume"), name: req.Name, size: req.Size, location: loc, created: now(),
-		format: req.Format, status: "creating", labels: map[string]string{}}
-	if req.Labels != nil {
-		v.labels = cloneLabels(*req.Labels)
-	}
+	v := &volume{resource: resource{id: s.st.nextID("volume"), name: req.Name, labels: givenLabels(req.Labels), created: now()},
+		size: req.Size, location: loc, format: req.Format, status: "creating"}
 	s.st.volumes[v.id] = v
 	create := s.startAction(r, "create_volume", func(bool) { v.status = "available" }, ref("volume", v.id))
 	resp := schema.VolumeCreateResponse{NextActions: []schema.Action{}}
@@ -148,82 +110,25 @@ func (s *Sim) createVolume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 201, resp)
 }
 
-func (s *Sim) updateVolume(w http.ResponseWriter, r *http.Request) {
-	var req schema.VolumeUpdateRequest
-	if e := decode(r, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	if req.Labels != nil {
-		if e := checkLabels(*req.Labels); e != nil {
-			writeError(w, e)
-			return
+func (s *Sim) routesVolumes() {
+	s.handle("GET /v1/volumes", volumeKind.list(s, volumeStatus))
+	s.handle("POST /v1/volumes", s.createVolume)
+	s.handle("GET /v1/volumes/{id}", volumeKind.get(s))
+	s.handle("PUT /v1/volumes/{id}", update(s, volumeKind,
+		func(req *schema.VolumeUpdateRequest) *apiError { return checkLabels(req.Labels) },
+		func(v *volume, req *schema.VolumeUpdateRequest) *apiError {
+			return volumeKind.rename(s, v, req.Name, req.Labels)
+		}))
+	s.handle("DELETE /v1/volumes/{id}", volumeKind.remove(s, func(v *volume) *apiError {
+		if v.protDelete {
+			return errProtected("volume")
 		}
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.volumeFromPath(w, r)
-	if v == nil {
-		return
-	}
-	if req.Name != "" && req.Name != v.name {
-		for _, o := range s.st.volumes {
-			if o.name == req.Name {
-				writeError(w, errUnique("name", "volume name is already used"))
-				return
-			}
+		if v.server != 0 {
+			return &apiError{status: 422, code: "resource_in_use", message: "volume is attached to a server; detach it first"}
 		}
-		v.name = req.Name
-	}
-	if req.Labels != nil {
-		v.labels = cloneLabels(*req.Labels)
-	}
-	writeJSON(w, 200, schema.VolumeUpdateResponse{Volume: v.schema()})
-}
-
-func (s *Sim) deleteVolume(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.volumeFromPath(w, r)
-	if v == nil {
-		return
-	}
-	if v.protDelete {
-		writeError(w, errProtected("volume"))
-		return
-	}
-	if v.server != 0 {
-		writeError(w, &apiError{status: 422, code: "resource_in_use", message: "volume is attached to a server; detach it first"})
-		return
-	}
-	delete(s.st.volumes, v.id)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func volumeAction[T any](s *Sim, do func(r *http.Request, v *volume, req *T) (*action, *apiError)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(T)
-		if e := decode(r, req); e != nil {
-			writeError(w, e)
-			return
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		v := s.volumeFromPath(w, r)
-		if v == nil {
-			return
-		}
-		a, e := do(r, v, req)
-		if e != nil {
-			writeError(w, e)
-			return
-		}
-		writeJSON(w, 201, actionResponse{s.actionJSON(a, time.Now())})
-	}
-}
-
-func (s *Sim) routesVolumeActions() {
-	s.handle("POST /v1/volumes/{id}/actions/attach", volumeAction(s, func(r *http.Request, v *volume, req *schema.VolumeActionAttachVolumeRequest) (*action, *apiError) {
+		return nil
+	}))
+	s.handle("POST /v1/volumes/{id}/actions/attach", act(s, volumeKind, func(r *http.Request, v *volume, req *schema.VolumeActionAttachVolumeRequest) (*action, *apiError) {
 		srv := s.st.servers[req.Server]
 		switch {
 		case srv == nil:
@@ -237,7 +142,7 @@ func (s *Sim) routesVolumeActions() {
 		srv.volumes = append(srv.volumes, v.id)
 		return s.startAction(r, "attach_volume", nil, ref("volume", v.id), ref("server", srv.id)), nil
 	}))
-	s.handle("POST /v1/volumes/{id}/actions/detach", volumeAction(s, func(r *http.Request, v *volume, _ *struct{}) (*action, *apiError) {
+	s.handle("POST /v1/volumes/{id}/actions/detach", act(s, volumeKind, func(r *http.Request, v *volume, _ *struct{}) (*action, *apiError) {
 		srv := s.st.servers[v.server]
 		if srv == nil {
 			return nil, &apiError{status: 422, code: "volume_not_attached", message: "volume is not attached"}
@@ -246,14 +151,14 @@ func (s *Sim) routesVolumeActions() {
 		srv.volumes = slices.DeleteFunc(srv.volumes, func(id int64) bool { return id == v.id })
 		return s.startAction(r, "detach_volume", nil, ref("volume", v.id), ref("server", srv.id)), nil
 	}))
-	s.handle("POST /v1/volumes/{id}/actions/resize", volumeAction(s, func(r *http.Request, v *volume, req *schema.VolumeActionResizeVolumeRequest) (*action, *apiError) {
+	s.handle("POST /v1/volumes/{id}/actions/resize", act(s, volumeKind, func(r *http.Request, v *volume, req *schema.VolumeActionResizeVolumeRequest) (*action, *apiError) {
 		if req.Size <= v.size || req.Size > 10240 {
 			return nil, errField("size", "must be larger than the current size and at most 10240 GB")
 		}
 		v.size = req.Size
 		return s.startAction(r, "resize_volume", nil, ref("volume", v.id)), nil
 	}))
-	s.handle("POST /v1/volumes/{id}/actions/change_protection", volumeAction(s, func(r *http.Request, v *volume, req *schema.VolumeActionChangeProtectionRequest) (*action, *apiError) {
+	s.handle("POST /v1/volumes/{id}/actions/change_protection", act(s, volumeKind, func(r *http.Request, v *volume, req *schema.VolumeActionChangeProtectionRequest) (*action, *apiError) {
 		if req.Delete == nil {
 			return nil, errField("delete", "is required")
 		}
