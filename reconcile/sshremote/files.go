@@ -124,26 +124,20 @@ func tempPrefix(p string) string {
 	return "." + path.Base(p) + ".tmp-"
 }
 
-// staleTempAge is how old a temporary file of an earlier WriteFile must be
-// before it counts as left behind by a writer that died (a killed apply, a
-// dropped connection) rather than one still writing.
-const staleTempAge = 10 * time.Minute
-
-// removeStaleTemps removes temporary files that earlier writes of p left
-// behind, best effort: they may hold secrets and are never read.
+// removeStaleTemps removes the temporary files that earlier writes of p left
+// behind (a killed apply, a dropped connection), best effort: they may hold
+// secrets and are never read. It runs once p has been replaced, so a rerun
+// after a crash leaves the directory clean. A writer still busy at the same
+// moment — two applies at once, which a CI resource_group rules out — loses
+// its temporary file and fails loudly on its rename; it never corrupts p.
 func removeStaleTemps(client *sftp.Client, p string) {
 	dir := path.Dir(p)
-	current, err := client.Stat(p)
-	if err != nil {
-		return
-	}
 	entries, err := client.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, entry := range entries {
-		if strings.HasPrefix(entry.Name(), tempPrefix(p)) && entry.Mode().IsRegular() &&
-			entry.ModTime().Before(current.ModTime().Add(-staleTempAge)) {
+		if strings.HasPrefix(entry.Name(), tempPrefix(p)) && entry.Mode().IsRegular() {
 			client.Remove(path.Join(dir, entry.Name()))
 		}
 	}
