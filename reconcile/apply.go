@@ -842,12 +842,12 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			}
 			continue
 		}
-		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, len(df.Content), modeString(df.Mode))
+		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, df.ContentSize(), modeString(df.Mode))
 		var err error
 		if df.DigestRecord != "" {
 			err = writeWithDigestRecord(ctx, files, df)
 		} else {
-			err = files.WriteFile(ctx, df.Path, df.Content, df.Mode)
+			err = writeFile(ctx, files, df)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
@@ -865,6 +865,15 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		a.record(AddrRestart, "restarted")
 	}
 	return nil
+}
+
+// writeFile writes a desired file without a digest record.
+func writeFile(ctx context.Context, files Files, f DesiredFile) error {
+	data, err := f.readContent()
+	if err != nil {
+		return err
+	}
+	return files.WriteFile(ctx, f.Path, data, f.Mode)
 }
 
 // digestRepairs are the unchanged files whose digest record the plan found

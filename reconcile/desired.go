@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"regexp"
@@ -35,7 +36,7 @@ const unknownMarker = "<fleetctl: unknown secret "
 
 // NewDesired builds the desired state from a loaded fleet: public keys read,
 // config.toml rendered with the secrets that can be resolved (the others
-// become notes), the fleet.yaml copy and the plugin binary read.
+// become notes), the fleet.yaml copy read and the plugin binary hashed.
 func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	resolve := opts.Secret
 	if resolve == nil {
@@ -257,8 +258,9 @@ func secretUses(f *spec.Fleet) map[string][]string {
 	return uses
 }
 
-// pluginBinary reads the fleetctl binary to install. The manager runs
-// Linux; the binary must match its architecture.
+// pluginBinary describes the fleetctl binary to install, without holding
+// its bytes: plan needs only its digest, apply reads it when it writes it.
+// The manager runs Linux; the binary must match its architecture.
 func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 	df := DesiredFile{Addr: AddrBinary, Path: spec.DefaultPluginPath, Mode: 0o755, Format: FormatBytes,
 		DigestRecord: BinaryDigestRecord, RestartOnChange: true}
@@ -270,7 +272,13 @@ func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 		}
 		path = exe
 	}
-	arch, err := elfArchitecture(path)
+	// Opened once: checked, then hashed.
+	f, err := os.Open(path)
+	var arch string
+	if err == nil {
+		defer f.Close()
+		arch, err = elfArchitecture(f)
+	}
 	if err != nil && explicit {
 		return df, fmt.Errorf("--plugin-binary %s: %w", path, err)
 	}
@@ -284,21 +292,25 @@ func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 			m.ServerType, want, path, have, want)
 		return df, nil
 	}
-	data, err := os.ReadFile(path)
+	// Hashed in one streaming pass: plan needs only the digest.
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return df, fmt.Errorf("plugin binary: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
 	if err != nil {
 		return df, fmt.Errorf("plugin binary: %w", err)
 	}
-	df.Content = data
+	df.Source, df.Size, df.digest = path, n, hex.EncodeToString(h.Sum(nil))
 	return df, nil
 }
 
 // elfArchitecture returns the GOARCH of a Linux ELF executable.
-func elfArchitecture(path string) (string, error) {
-	f, err := elf.Open(path)
+func elfArchitecture(r io.ReaderAt) (string, error) {
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return "", fmt.Errorf("not a Linux executable: %w", err)
 	}
-	defer f.Close()
 	switch f.Machine {
 	case elf.EM_X86_64:
 		return "amd64", nil

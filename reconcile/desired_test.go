@@ -1,6 +1,9 @@
 package reconcile
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,7 +110,7 @@ func TestPluginBinaryArchitecture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(df.NotManagedReason, "--plugin-binary PATH") || df.Content != nil {
+	if !strings.Contains(df.NotManagedReason, "--plugin-binary PATH") || df.Content != nil || df.Source != "" {
 		t.Errorf("reason %q", df.NotManagedReason)
 	}
 	notELF := filepath.Join(t.TempDir(), "fleetctl")
@@ -118,9 +121,119 @@ func TestPluginBinaryArchitecture(t *testing.T) {
 }
 
 func elfArchOrSkip(t *testing.T, path string) string {
-	arch, err := elfArchitecture(path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	arch, err := elfArchitecture(f)
 	if err != nil {
 		t.Skipf("test binary: %v", err)
 	}
 	return arch
+}
+
+// TestPluginBinaryIsReadOnlyToBeWritten: the desired state holds the plugin
+// binary's path, size and digest, not its bytes (plan needs only the
+// digest); writing it reads exactly the file's bytes, and refuses a file
+// that changed since it was planned.
+func TestPluginBinaryIsReadOnlyToBeWritten(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := elfArchOrSkip(t, exe)
+	serverType := map[string]string{"amd64": "cpx11", "arm64": "cax11"}[arch]
+	exeBytes, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Padded past any read buffer, so that a partial hash would show.
+	content := append(exeBytes, make([]byte, 3<<20+17)...)
+	bin := filepath.Join(t.TempDir(), "fleetctl")
+	if err := os.WriteFile(bin, content, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := DesiredServer{ServerType: serverType, Architecture: serverTypeArchitecture(serverType)}
+	df, err := pluginBinary(bin, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	got := struct {
+		Content         []byte
+		Source, SHA256  string
+		Size, WriteSize int64
+		NotManaged      string
+	}{df.Content, df.Source, df.SHA256(), df.Size, df.ContentSize(), df.NotManagedReason}
+	want := got
+	want.Content, want.Source, want.SHA256, want.Size, want.WriteSize, want.NotManaged = nil, bin, hex.EncodeToString(sum[:]), int64(len(content)), int64(len(content)), ""
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("desired plugin binary (-want +got):\n%s", diff)
+	}
+	written, err := df.readContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(written, content) {
+		t.Errorf("apply would write %d bytes, not the binary's %d", len(written), len(content))
+	}
+
+	content[len(content)-1] = 1
+	if err := os.WriteFile(bin, content, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := df.readContent(); err == nil || !strings.Contains(err.Error(), "changed since it was planned") {
+		t.Errorf("writing a binary changed since plan: %v, want a refusal", err)
+	}
+	changed, err := pluginBinary(bin, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed.SHA256() == df.SHA256() {
+		t.Error("the digest did not change with the binary")
+	}
+}
+
+// TestDesiredFingerprintFollowsThePluginBinary: a saved plan's desired
+// fingerprint changes when the plugin binary does, though the desired
+// state does not hold its bytes.
+func TestDesiredFingerprintFollowsThePluginBinary(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := elfArchOrSkip(t, exe)
+	serverType := map[string]string{"amd64": "cpx11", "arm64": "cax11"}[arch]
+	f := loadDesiredFleet(t, serverType)
+	exeBytes, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "fleetctl")
+	fingerprint := func(content []byte) string {
+		t.Helper()
+		if err := os.WriteFile(bin, content, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDesired(f, DesiredOptions{PluginBinary: bin, Secret: func(spec.Secret) (string, error) { return "s", nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, df := range d.Files {
+			if df.Addr == AddrBinary && (df.Content != nil || df.Source != bin) {
+				t.Errorf("desired binary: %d bytes held, source %q; want none held, source %q", len(df.Content), df.Source, bin)
+			}
+		}
+		return d.Fingerprint()
+	}
+	before := fingerprint(exeBytes)
+	if again := fingerprint(exeBytes); again != before {
+		t.Error("desired fingerprint is not deterministic")
+	}
+	if after := fingerprint(append(exeBytes, 0)); after == before {
+		t.Error("desired fingerprint did not change with the plugin binary")
+	}
 }

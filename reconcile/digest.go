@@ -113,13 +113,17 @@ func writeWithDigestRecord(ctx context.Context, files Files, f DesiredFile) erro
 	if err := files.WriteFile(ctx, f.DigestRecord, []byte(pendingDigestRecord), 0o644); err != nil {
 		return fmt.Errorf("void digest record: %w", err)
 	}
-	if err := files.WriteFile(ctx, f.Path, f.Content, f.Mode); err != nil {
+	data, err := f.readContent()
+	if err != nil {
+		return err
+	}
+	if err := files.WriteFile(ctx, f.Path, data, f.Mode); err != nil {
 		return err
 	}
 	return recordDigest(ctx, files, f)
 }
 
-// recordDigest writes the digest record of f, which holds f.Content.
+// recordDigest writes the digest record of f, which holds f's content.
 //
 // The file's mtime is first set one second back. SFTP carries whole
 // seconds, so without that a replacement within the same second (same
@@ -131,8 +135,8 @@ func recordDigest(ctx context.Context, files Files, f DesiredFile) error {
 	if err != nil {
 		return fmt.Errorf("digest record: %w", err)
 	}
-	if info.Size() != int64(len(f.Content)) {
-		return fmt.Errorf("digest record: %s has %d bytes, not the %d written", f.Path, info.Size(), len(f.Content))
+	if info.Size() != f.ContentSize() {
+		return fmt.Errorf("digest record: %s has %d bytes, not the %d written", f.Path, info.Size(), f.ContentSize())
 	}
 	mtime := info.ModTime().Truncate(time.Second).Add(-time.Second)
 	if err := files.Chtimes(ctx, f.Path, mtime); err != nil {

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -104,8 +106,13 @@ type DesiredFile struct {
 	Mode   fs.FileMode
 	Format FileFormat
 	// Content is what Apply writes. It may hold secrets and is never
-	// shown, logged or saved.
+	// shown, logged or saved. It is nil when Source is set.
 	Content []byte
+	// Source, when set, is a local file whose bytes Apply writes, read
+	// only then (the plugin binary: tens of megabytes that plan needs
+	// only the digest of). Size is its size in bytes.
+	Source string
+	Size   int64
 	// Masked is Content with every secret replaced by a mask, for
 	// display (FormatTOML only).
 	Masked []byte
@@ -132,8 +139,9 @@ type DesiredFile struct {
 	// blocking note.
 	NotManagedReason string
 
-	// digest caches SHA256 of Content, which plan needs several times:
-	// the plugin binary is tens of megabytes.
+	// digest caches SHA256 of the content, which plan needs several
+	// times; for a Source file it is computed once, when the file is
+	// opened.
 	digest string
 }
 
@@ -144,6 +152,32 @@ func (f DesiredFile) SHA256() string {
 	}
 	s := sha256.Sum256(f.Content)
 	return hex.EncodeToString(s[:])
+}
+
+// ContentSize is the length of what Apply writes.
+func (f DesiredFile) ContentSize() int64 {
+	if f.Source != "" {
+		return f.Size
+	}
+	return int64(len(f.Content))
+}
+
+// readContent returns what Apply writes: Content, or the Source file read
+// now. A Source file that no longer has the digest plan compared is an
+// error: writing it would install what the plan did not show.
+func (f DesiredFile) readContent() ([]byte, error) {
+	if f.Source == "" {
+		return f.Content, nil
+	}
+	data, err := os.ReadFile(f.Source)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != f.SHA256() {
+		return nil, fmt.Errorf("%s changed since it was planned (sha256 %s, planned %s)", f.Source, got, f.SHA256())
+	}
+	return data, nil
 }
 
 // Live is what exists: every resource carrying the fleet label, the
