@@ -56,6 +56,56 @@ type ReadOptions struct {
 	// read; NoConnectorReason then says why.
 	Connector         Connector
 	NoConnectorReason string
+	// early is a connection to the manager opened while the desired state
+	// was built (see dialManagerEarly), or nil.
+	early *earlyDial
+}
+
+// earlyDial is an SSH connection to the manager opened from the lists
+// alone, so that its handshake overlaps the hashing of the plugin binary.
+type earlyDial struct {
+	serverID int64
+	files    Files
+	err      error
+	taken    bool
+}
+
+// dialManagerEarly connects to the fleet's manager as the lists show it
+// when readFiles surely would: the labelled server of the manager's name,
+// running, with a host key label and an address. It returns nil otherwise;
+// readFiles then decides on its own.
+func dialManagerEarly(ctx context.Context, f *spec.Fleet, l *Live, c Connector) *earlyDial {
+	if c == nil {
+		return nil
+	}
+	for _, s := range l.Servers {
+		if s.Labels[spec.LabelRole] != RoleManager || s.Name != f.Manager.Name {
+			continue
+		}
+		if s.Status != "running" || s.Labels[LabelSSHHostKey] == "" || s.IPv4 == "" {
+			return nil
+		}
+		m := DesiredServer{Name: f.Manager.Name, SSHUser: f.Manager.SSH.User, SSHPort: f.Manager.SSH.Port}
+		files, err := c.Connect(ctx, ManagerEndpoint(m, s), false)
+		return &earlyDial{serverID: s.ID, files: files, err: err}
+	}
+	return nil
+}
+
+// take returns the connection when it is to the given server.
+func (e *earlyDial) take(serverID int64) (Files, error, bool) {
+	if e == nil || e.taken || e.serverID != serverID {
+		return nil, nil, false
+	}
+	e.taken = true
+	return e.files, e.err, true
+}
+
+// closeUnused closes the connection unless it was taken.
+func (e *earlyDial) closeUnused() {
+	if e != nil && !e.taken && e.files != nil {
+		e.files.Close()
+	}
 }
 
 // ReadLive reads the live state of the fleet: one label-filtered list per
@@ -122,6 +172,7 @@ func upstreamInstances(groups []UpstreamGroup, servers, owned []Server) []Server
 // CompleteLive adds to the lists what only the desired state tells to look
 // for: unlabelled namesakes, and the manager's files.
 func CompleteLive(ctx context.Context, c Cloud, d *Desired, l *Live, opts ReadOptions) error {
+	defer opts.early.closeUnused()
 	if err := findNamesakes(ctx, c, d, l); err != nil {
 		return err
 	}
@@ -252,7 +303,10 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 		note(fmt.Sprintf("server %s has no public IPv4 address to reach it over SSH", m.Name), true)
 		return
 	}
-	files, err := opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
+	files, err, ok := opts.early.take(m.ID)
+	if !ok {
+		files, err = opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
+	}
 	switch {
 	case errors.Is(err, sshremote.ErrHostKeyMismatch) || errors.Is(err, sshremote.ErrAuthFailed):
 		// Never talk to a host that is not the manager, nor guess.

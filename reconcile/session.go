@@ -105,26 +105,34 @@ func (s *Session) Requests() int64 {
 
 // Plan reads the live state and diffs it with the desired state.
 func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
-	// The lists need only the fleet's name: they run while the desired
-	// state is built (which reads and hashes the plugin binary).
+	// The lists need only the fleet's name, and the SSH connection to
+	// the manager only the lists: both run while the desired state is
+	// built (which hashes the plugin binary).
 	type listed struct {
-		live *Live
-		err  error
+		live  *Live
+		early *earlyDial
+		err   error
 	}
 	lists := make(chan listed, 1)
 	go func() {
 		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name, UpstreamGroups(s.Fleet))
-		lists <- listed{l, err}
+		var early *earlyDial
+		if err == nil {
+			early = dialManagerEarly(ctx, s.Fleet, l, s.Connector)
+		}
+		lists <- listed{l, early, err}
 	}()
 	d, derr := s.desired()
 	got := <-lists
-	if derr != nil {
-		return nil, derr
-	}
-	if got.err != nil {
+	if derr != nil || got.err != nil {
+		got.early.closeUnused()
+		if derr != nil {
+			return nil, derr
+		}
 		return nil, got.err
 	}
-	if err := CompleteLive(ctx, s.Cloud, d, got.live, ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason}); err != nil {
+	opts := ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason, early: got.early}
+	if err := CompleteLive(ctx, s.Cloud, d, got.live, opts); err != nil {
 		return nil, err
 	}
 	return Diff(d, got.live, adopt), nil
