@@ -404,8 +404,8 @@ func (a *applier) applySSHKey(ctx context.Context, ch Change) error {
 			if step == StepAdopt {
 				labels = mergeLabels(stringMap(ch.Before["labels"]), dk.Labels)
 			}
-			if err := c.UpdateSSHKey(ctx, ch.ID, labels); err != nil {
-				return fmt.Errorf("update labels: %w", err)
+			if err := c.UpdateSSHKey(ctx, ch.ID, dk.Name, labels); err != nil {
+				return fmt.Errorf("update: %w", err)
 			}
 			a.setKeyID(name, ch.ID)
 		}
@@ -430,7 +430,7 @@ func (a *applier) adoptSSHKey(ctx context.Context, dk DesiredSSHKey) (SSHKey, er
 		return SSHKey{}, fmt.Errorf("an SSH key named %q exists without the label %s=%s (created since the plan): rerun plan", dk.Name, spec.LabelFleet, a.opts.Desired.Fleet)
 	}
 	if !maps.Equal(k.Labels, dk.Labels) {
-		if err := a.opts.Cloud.UpdateSSHKey(ctx, k.ID, dk.Labels); err != nil {
+		if err := a.opts.Cloud.UpdateSSHKey(ctx, k.ID, dk.Name, dk.Labels); err != nil {
 			return SSHKey{}, err
 		}
 	}

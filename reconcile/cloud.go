@@ -23,7 +23,7 @@ type Cloud interface {
 	GetServer(ctx context.Context, id int64) (*Server, error)
 
 	CreateSSHKey(ctx context.Context, opts SSHKeyCreate) (SSHKey, error)
-	UpdateSSHKey(ctx context.Context, id int64, labels map[string]string) error
+	UpdateSSHKey(ctx context.Context, id int64, name string, labels map[string]string) error
 	DeleteSSHKey(ctx context.Context, id int64) error
 
 	CreateFirewall(ctx context.Context, opts FirewallCreate) (Firewall, []CloudAction, error)

@@ -62,12 +62,25 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 			live[k.Name] = k
 		}
 	}
+	desired := map[string]bool{}
+	for _, dk := range d.SSHKeys {
+		desired[dk.Name] = true
+	}
 	for _, dk := range d.SSHKeys {
 		addr := NewAddr(KindSSHKey, dk.Name)
 		after := Values{"name": dk.Name, "public_key": dk.PublicKey, "labels": dk.Labels}
 		lk, ok := live[dk.Name]
 		delete(live, dk.Name)
 		if !ok {
+			// Hetzner refuses a second key with the same public key, so a
+			// fleet key renamed outside fleetctl is renamed back, in place.
+			if renamed, found := renamedSSHKey(live, desired, dk); found {
+				delete(live, renamed.Name)
+				ch := Change{Addr: addr, ID: renamed.ID, Before: sshKeyValues(renamed), After: after, Action: Update,
+					Reason: fmt.Sprintf("the fleet's key is named %q: renamed back in place", renamed.Name), Steps: []Step{StepUpdate}}
+				p.Changes = append(p.Changes, ch)
+				continue
+			}
 			if u, found := l.UnlabelledSSHKeys[dk.Name]; found {
 				if !adopt {
 					p.Errors = append(p.Errors, unownedError(addr, "an SSH key", dk.Name, d.Fleet))
@@ -102,6 +115,17 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 		p.Changes = append(p.Changes, Change{Addr: NewAddr(KindSSHKey, name), ID: lk.ID, Action: Delete,
 			Before: sshKeyValues(lk), Reason: "no longer in fleet.yaml", Steps: []Step{StepDelete}})
 	}
+}
+
+// renamedSSHKey finds the fleet's key with dk's public key under a name
+// fleet.yaml does not declare.
+func renamedSSHKey(live map[string]SSHKey, desired map[string]bool, dk DesiredSSHKey) (SSHKey, bool) {
+	for _, name := range sortedKeys(live) {
+		if k := live[name]; !desired[name] && samePublicKey(k.PublicKey, dk.PublicKey) {
+			return k, true
+		}
+	}
+	return SSHKey{}, false
 }
 
 func sshKeyValues(k SSHKey) Values {

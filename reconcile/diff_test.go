@@ -155,6 +155,13 @@ func TestDiff(t *testing.T) {
 		{name: "public key changed replaces the key", desired: func(d *Desired) {
 			d.SSHKeys[0].PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherOtherOtherOtherOtherOtherOtherOther"
 		}, want: with(map[Addr]string{"hcloud_ssh_key.dev": "delete-then-create delete,create"})},
+		{name: "ssh key renamed by hand is renamed back in place", live: func(l *Live) {
+			l.SSHKeys[0].Name = "dev-renamed"
+		}, want: with(map[Addr]string{"hcloud_ssh_key.dev": "update update"})},
+		{name: "a renamed key with another public key is pruned, not renamed", live: func(l *Live) {
+			l.SSHKeys[0].Name = "dev-renamed"
+			l.SSHKeys[0].PublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherOtherOtherOtherOtherOtherOtherOther"
+		}, want: with(map[Addr]string{"hcloud_ssh_key.dev": "create create", "hcloud_ssh_key.dev-renamed": "delete delete"})},
 		{name: "unlabelled namesake is an error suggesting --adopt", live: func(l *Live) {
 			l.UnlabelledSSHKeys = map[string]SSHKey{"dev": {ID: 9, Name: "dev", PublicKey: testPub}}
 			l.SSHKeys = nil

@@ -149,8 +149,8 @@ func (c *HetznerCloud) CreateSSHKey(ctx context.Context, o SSHKeyCreate) (SSHKey
 	return sshKeyFromHcloud(k), nil
 }
 
-func (c *HetznerCloud) UpdateSSHKey(ctx context.Context, id int64, labels map[string]string) error {
-	_, _, err := c.client.SSHKey.Update(ctx, &hcloud.SSHKey{ID: id}, hcloud.SSHKeyUpdateOpts{Labels: labels})
+func (c *HetznerCloud) UpdateSSHKey(ctx context.Context, id int64, name string, labels map[string]string) error {
+	_, _, err := c.client.SSHKey.Update(ctx, &hcloud.SSHKey{ID: id}, hcloud.SSHKeyUpdateOpts{Name: name, Labels: labels})
 	return err
 }
 
