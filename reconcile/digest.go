@@ -110,12 +110,12 @@ func readRecordedDigest(ctx context.Context, files Files, f DesiredFile) (lf Liv
 // every point an apply can be killed: the old record is voided first, the
 // record written last.
 func writeWithDigestRecord(ctx context.Context, files Files, f DesiredFile) error {
-	if err := files.WriteFile(ctx, f.DigestRecord, []byte(pendingDigestRecord), 0o644); err != nil {
-		return fmt.Errorf("void digest record: %w", err)
-	}
 	data, err := f.readContent()
 	if err != nil {
 		return err
+	}
+	if err := files.WriteFile(ctx, f.DigestRecord, []byte(pendingDigestRecord), 0o644); err != nil {
+		return fmt.Errorf("void digest record: %w", err)
 	}
 	if err := files.WriteFile(ctx, f.Path, data, f.Mode); err != nil {
 		return err
