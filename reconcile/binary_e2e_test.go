@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -185,4 +186,62 @@ func TestPlanTrustsTheBinaryDigestRecord(t *testing.T) {
 			t.Errorf("plan read %d bytes of the binary, want all %d", n, len(pushed))
 		}
 	})
+}
+
+// TestApplyWritesThePlannedBinary: apply reads --plugin-binary only when it
+// writes it and writes exactly its bytes; a binary rebuilt between plan and
+// apply is refused, leaving the manager's binary and its record alone.
+func TestApplyWritesThePlannedBinary(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	trueBin, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(trueBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pluginBinary = filepath.Join(t.TempDir(), "fleetctl")
+	install := func(content []byte) {
+		t.Helper()
+		if err := os.WriteFile(e.pluginBinary, content, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(first)
+	e.mustApply()
+	if got := e.managerFile(spec.DefaultPluginPath); !bytes.Equal(got, first) {
+		t.Fatalf("apply pushed %d bytes, not the binary's %d", len(got), len(first))
+	}
+	record := e.managerFile(reconcile.BinaryDigestRecord)
+
+	planned := append(append([]byte(nil), first...), "planned"...)
+	install(planned)
+	s := e.session()
+	p, err := s.Plan(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEqual(t, "plan", []string{"file.fleetctl_binary update"}, changed(p))
+	install(append(append([]byte(nil), first...), "rebuilt"...))
+	if _, err := s.Apply(context.Background(), p, false); err == nil || !strings.Contains(err.Error(), "changed since it was planned") {
+		t.Errorf("apply of a binary rebuilt since plan: %v, want a refusal", err)
+	}
+	if got := e.managerFile(spec.DefaultPluginPath); !bytes.Equal(got, first) {
+		t.Errorf("the refused apply changed the manager's binary (%d bytes)", len(got))
+	}
+	if got := e.managerFile(reconcile.BinaryDigestRecord); !bytes.Equal(got, record) {
+		t.Errorf("the refused apply changed the digest record: %q, was %q", got, record)
+	}
+
+	install(planned)
+	e.mustApply()
+	if got := e.managerFile(spec.DefaultPluginPath); !bytes.Equal(got, planned) {
+		t.Errorf("apply pushed %d bytes, not the binary's %d", len(got), len(planned))
+	}
+	if p := e.plan(false); p.HasChanges() {
+		t.Errorf("plan after apply:\n%s", planText(t, p))
+	}
 }
