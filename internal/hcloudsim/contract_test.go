@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -62,13 +61,10 @@ type contract struct {
 	t      testing.TB
 	router routers.Router
 	next   http.Handler
-
-	mu      sync.Mutex
-	checked map[string]int // "METHOD /path-template STATUS" → count
 }
 
 func newContract(t testing.TB, next http.Handler) *contract {
-	return &contract{t: t, router: openAPIRouter(t), next: next, checked: map[string]int{}}
+	return &contract{t: t, router: openAPIRouter(t), next: next}
 }
 
 func (c *contract) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -114,21 +110,7 @@ func (c *contract) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.t.Errorf("contract: %s %s → %d violates the document: %s\nbody: %s", r.Method, r.URL.RequestURI(), rec.Code, msg, truncate(rec.Body.String(), 1500))
 	}
-	c.mu.Lock()
-	c.checked[fmt.Sprintf("%s %s %d", r.Method, route.Path, rec.Code)]++
-	c.mu.Unlock()
 	recordCovered(r.Method, route.Path, rec.Code)
-}
-
-func (c *contract) routesChecked() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	keys := make([]string, 0, len(c.checked))
-	for k := range c.checked {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func truncate(s string, n int) string {

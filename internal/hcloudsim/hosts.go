@@ -1,9 +1,6 @@
 package hcloudsim
 
-import (
-	"errors"
-	"time"
-)
+import "time"
 
 // HostCall is one recorded call on a server's SSH host: an exec'd command or
 // a call of a stand-in (systemctl, cloud-init, gitlab-runner).
@@ -30,5 +27,3 @@ type hostRunner interface {
 	calls(id int64) []HostCall
 	closeAll()
 }
-
-var errNoSSH = errors.New("SSH hosts are not available in this build")
