@@ -62,7 +62,7 @@ func TestPrimaryIPs(t *testing.T) {
 	_, err = env.client.PrimaryIP.Delete(ctx, ip)
 	mustErrorCode(t, err, hcloud.ErrorCodeProtected)
 	env.client.PrimaryIP.ChangeProtection(ctx, hcloud.PrimaryIPChangeProtectionOpts{ID: ip.ID, Delete: false})
-	a, _, err = env.client.PrimaryIP.ChangeDNSPtr(ctx, hcloud.PrimaryIPChangeDNSPtrOpts{ID: ip.ID, IP: ip.IP.String(), DNSPtr: "runner.example.com"})
+	_, _, err = env.client.PrimaryIP.ChangeDNSPtr(ctx, hcloud.PrimaryIPChangeDNSPtrOpts{ID: ip.ID, IP: ip.IP.String(), DNSPtr: "runner.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestVolumes(t *testing.T) {
 	env.client.Action.WaitFor(ctx, a)
 	_, _, err = env.client.Volume.Attach(ctx, v, srv)
 	mustErrorCode(t, err, "volume_already_attached")
-	if a, _, err = env.client.Volume.Resize(ctx, v, 20); err != nil {
+	if _, _, err = env.client.Volume.Resize(ctx, v, 20); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = env.client.Volume.Resize(ctx, v, 5)

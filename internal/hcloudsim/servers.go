@@ -28,8 +28,6 @@ type server struct {
 	userData    string
 	sshKeys     []int64
 	diskSize    int
-	// firewalls applied to this server directly (not by label selector).
-	directFirewalls []int64
 	// loopback is the address of the server's SSH host (SSH mode).
 	loopback string
 
