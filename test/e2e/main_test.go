@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,10 +65,9 @@ func buildBinaries(dir string) error {
 	if err != nil {
 		return err
 	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
+	// go test puts its own GOROOT/bin first on PATH, so "go" is the
+	// toolchain running the tests.
+	goTool := "go"
 	cmd := exec.Command(goTool, "build", "-o", dir+string(filepath.Separator), "./cmd/fleetctl", "./cmd/hcloudsim")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
