@@ -39,12 +39,21 @@ func NewSSHConnector(privateKey []byte) (*SSHConnector, error) {
 // Connect dials the manager, waiting for it to accept SSH when wait is set.
 func (c *SSHConnector) Connect(ctx context.Context, ep Endpoint, wait bool) (Files, error) {
 	cfg := sshremote.Config{Addr: ep.Addr, User: ep.User, Signer: c.Signer, HostKeyFingerprint: ep.HostKeyFingerprint, Timeout: c.DialTimeout}
-	if !wait {
-		return sshremote.Dial(ctx, cfg)
+	var client *sshremote.Client
+	var err error
+	if wait {
+		interval := c.RetryInterval
+		if interval <= 0 {
+			interval = time.Second
+		}
+		client, err = sshremote.WaitReady(ctx, cfg, interval)
+	} else {
+		client, err = sshremote.Dial(ctx, cfg)
 	}
-	interval := c.RetryInterval
-	if interval <= 0 {
-		interval = time.Second
+	if err != nil {
+		// A nil *Client in the Files interface would not be nil, and
+		// closing it would panic.
+		return nil, err
 	}
-	return sshremote.WaitReady(ctx, cfg, interval)
+	return client, nil
 }

@@ -44,10 +44,14 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	}
 	d := &Desired{Fleet: f.Name, UpstreamGroups: UpstreamGroups(f)}
 	keyFingerprints := map[string]string{}
-	for _, k := range f.SSHKeys {
+	for i, k := range f.SSHKeys {
 		pub, err := k.PublicKeyValue()
 		if err != nil {
-			return nil, err
+			field := "public_key"
+			if k.PublicKey == "" {
+				field = "public_key_file"
+			}
+			return nil, &render.FieldError{Path: fmt.Sprintf("ssh_keys[%d].%s", i, field), Err: err}
 		}
 		d.SSHKeys = append(d.SSHKeys, DesiredSSHKey{Name: k.Name, PublicKey: pub, Labels: ownedLabels(f, k.Labels, RoleSSHKey)})
 		if pk, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub)); err == nil {
