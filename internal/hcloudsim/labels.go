@@ -2,6 +2,7 @@ package hcloudsim
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/fleetctl/fleetctl/internal/labelselector"
@@ -35,4 +36,19 @@ func givenLabels(given *map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return cloneLabels(*given)
+}
+
+// admitCreate answers a create request's field errors (422 invalid_input)
+// and then its label errors, as Hetzner orders them, and reports whether the
+// request may go on.
+func admitCreate(w http.ResponseWriter, fields []fieldError, labels *map[string]string) bool {
+	if len(fields) > 0 {
+		writeError(w, errInvalid(fields...))
+		return false
+	}
+	if e := checkLabels(labels); e != nil {
+		writeError(w, e)
+		return false
+	}
+	return true
 }

@@ -46,12 +46,7 @@ func (s *Sim) createPlacementGroup(w http.ResponseWriter, r *http.Request) {
 	if req.Type != "spread" {
 		fields = append(fields, fieldError{"type", []string{"must be spread"}})
 	}
-	if len(fields) > 0 {
-		writeError(w, errInvalid(fields...))
-		return
-	}
-	if e := checkLabels(req.Labels); e != nil {
-		writeError(w, e)
+	if !admitCreate(w, fields, req.Labels) {
 		return
 	}
 	s.mu.Lock()

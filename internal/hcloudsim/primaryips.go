@@ -154,12 +154,7 @@ func (s *Sim) createPrimaryIP(w http.ResponseWriter, r *http.Request) {
 	if loc == nil && req.AssigneeID == nil {
 		fields = append(fields, fieldError{"location", []string{"location (or assignee_id) is required"}})
 	}
-	if len(fields) > 0 {
-		writeError(w, errInvalid(fields...))
-		return
-	}
-	if e := checkLabels(req.Labels); e != nil {
-		writeError(w, e)
+	if !admitCreate(w, fields, req.Labels) {
 		return
 	}
 	s.mu.Lock()

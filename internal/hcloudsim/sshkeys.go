@@ -79,12 +79,7 @@ func (s *Sim) createSSHKey(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fields = append(fields, fieldError{Name: "public_key", Messages: []string{"is not a valid SSH public key"}})
 	}
-	if len(fields) > 0 {
-		writeError(w, errInvalid(fields...))
-		return
-	}
-	if e := checkLabels(req.Labels); e != nil {
-		writeError(w, e)
+	if !admitCreate(w, fields, req.Labels) {
 		return
 	}
 	fp := ssh.FingerprintLegacyMD5(pub)

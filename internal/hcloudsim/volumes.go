@@ -66,12 +66,7 @@ func (s *Sim) createVolume(w http.ResponseWriter, r *http.Request) {
 			fields = append(fields, fieldError{"location", []string{"location not found"}})
 		}
 	}
-	if len(fields) > 0 {
-		writeError(w, errInvalid(fields...))
-		return
-	}
-	if e := checkLabels(req.Labels); e != nil {
-		writeError(w, e)
+	if !admitCreate(w, fields, req.Labels) {
 		return
 	}
 	s.mu.Lock()
