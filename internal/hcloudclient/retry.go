@@ -355,12 +355,15 @@ func (t *Transport) allowWait(req *http.Request, until time.Time, waited time.Du
 	}
 	d := until.Sub(t.now())
 	if waited+d > t.policy.MaxRateLimitWait {
-		return &RateLimitError{Until: until, API: api,
-			Why: fmt.Sprintf("%s %s would wait %s in all, longer than the maximum of %s", req.Method, req.URL.Path, (waited + d).Round(time.Second), t.policy.MaxRateLimitWait)}
+		why := fmt.Sprintf("the next request is allowed in %s", d.Round(time.Second))
+		if waited > 0 {
+			why += fmt.Sprintf(", after %s waited", waited.Round(time.Second))
+		}
+		return &RateLimitError{Until: until, API: api, Why: why + fmt.Sprintf(", longer than the maximum wait of %s", t.policy.MaxRateLimitWait)}
 	}
 	if dl, ok := req.Context().Deadline(); ok && until.After(dl) {
 		return &RateLimitError{Until: until, API: api,
-			Why: fmt.Sprintf("%s %s cannot wait past the command's deadline (%s)", req.Method, req.URL.Path, dl.Format(time.TimeOnly))}
+			Why: fmt.Sprintf("the command's deadline (%s) comes first", dl.Format(time.TimeOnly))}
 	}
 	return nil
 }
