@@ -67,7 +67,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		if endpoint == "" {
 			endpoint = os.Getenv("HCLOUD_ENDPOINT")
 		}
-		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent})
+		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent, Progress: s.opts.Progress})
 	}
 	if ref := f.Manager.SSH.PrivateKey; ref == nil {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
