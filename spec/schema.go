@@ -102,7 +102,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Manager.labels":      {Description: "Labels added to the ownership labels, e.g. {runner: \"\"} for the tutorial's firewall selector.", Becomes: "Hetzner server labels"},
 	"Manager.protection":  {Description: "Hetzner delete and rebuild protection.", Default: true, Becomes: "Hetzner server protection delete, rebuild"},
 	"Manager.ssh":         {Description: "How apply reaches the manager over SSH."},
-	"Manager.spec_path":   {Description: "Where the copy of this file that the fleetctl plugin reads lives on the manager.", Default: DefaultSpecPath, Pattern: `^/`, Becomes: "plugin_config spec (fleetctl plugin)"},
+	"Manager.spec_path":   {Description: "Where the copy of this file that the fleetctl plugin reads lives on the manager: a *.yaml or *.yml file directly in /etc/fleetctl, the root-only directory fleetctl owns there (apply overwrites it, so no other path is accepted).", Default: DefaultSpecPath, Pattern: specPathPattern, Becomes: "plugin_config spec (fleetctl plugin)"},
 
 	"ManagerSSH.user":        {Description: "SSH user.", Default: DefaultSSHUser, Pattern: `^[a-z_][a-z0-9_-]*[$]?$`},
 	"ManagerSSH.port":        {Description: "SSH port.", Default: DefaultSSHPort, Minimum: num(1), Maximum: num(65535)},
@@ -170,7 +170,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Autoscaler.instances":                      {Description: "The servers the plugin creates.", Required: true, Becomes: "fleetctl plugin settings, or [runners.autoscaler.plugin_config]"},
 
 	"StateStorage.enabled":                         {Description: "Enable state storage.", Becomes: "enabled"},
-	"StateStorage.dir":                             {Description: "Absolute directory on the manager.", Pattern: `^/`, Becomes: "dir"},
+	"StateStorage.dir":                             {Description: "Absolute, clean directory on the manager; not a system directory nor one fleetctl manages.", Pattern: `^/`, Becomes: "dir"},
 	"StateStorage.keep_instance_with_acquisitions": {Description: "Keep instances that had jobs when gitlab-runner stopped.", Becomes: "keep_instance_with_acquisitions"},
 
 	"ScaleThrottle.limit": {Description: "Instance creations per second.", Minimum: num(0), Becomes: "limit"},
@@ -185,7 +185,7 @@ var fieldDocs = map[string]fieldDoc{
 	"ConnectorConfig.keepalive":              {Description: "Go duration between keepalives.", Pattern: durationPattern, Becomes: "keepalive"},
 	"ConnectorConfig.timeout":                {Description: "Go duration: connection timeout.", Pattern: durationPattern, Becomes: "timeout"},
 	"ConnectorConfig.use_external_addr":      {Description: "Connect to instances' public address (the manager is not in their private network).", Becomes: "use_external_addr"},
-	"ConnectorConfig.key_path":               {Description: "Absolute path of a private key on the manager, for static credentials.", Pattern: `^/`, Becomes: "key_path"},
+	"ConnectorConfig.key_path":               {Description: "Absolute, clean path of a private key on the manager, for static credentials; not a system path nor a file fleetctl manages.", Pattern: `^/`, Becomes: "key_path"},
 
 	"Policy.periods":            {Description: "5-field cron expressions (minute hour day-of-month month day-of-week) when the policy applies, as gitlab-runner's parser reads them, e.g. \"* 7-19 * * mon-fri\".", Becomes: "periods"},
 	"Policy.timezone":           {Description: "IANA time zone of periods, e.g. Europe/Berlin; the manager's local time when left out.", Becomes: "timezone"},
