@@ -39,7 +39,7 @@ const (
 var typeDocs = map[string]string{
 	"Fleet":           "A fleet.yaml, version 1: the Hetzner Cloud resources, the runner-manager and gitlab-runner's configuration of one GitLab CI autoscaling fleet.",
 	"HCloud":          "How to reach the Hetzner Cloud API.",
-	"Secret":          "A reference to a secret: exactly one of env (an environment variable) or file (a path; ~/ is the home directory; one trailing newline is stripped). Literal secrets are refused so that fleet.yaml can be committed.",
+	"Secret":          "A reference to a secret: exactly one of env (an environment variable) or file (a regular file; ~/ is the home directory). One trailing newline (LF or CRLF) is stripped from either; a value still holding a line break or another control character is refused (except the line breaks of manager.ssh.private_key), as is an empty one. Literal secrets are refused so that fleet.yaml can be committed.",
 	"SSHKey":          "A public SSH key uploaded to the Hetzner project (hcloud ssh-key create).",
 	"Firewall":        "A Hetzner firewall, created with its rules and applied by label selector (hcloud firewall create, apply-to-resource).",
 	"FirewallRule":    "One firewall rule, in Hetzner's terms. Rules are compared as a set: order does not matter.",
@@ -72,8 +72,8 @@ var fieldDocs = map[string]fieldDoc{
 	"HCloud.token":    {Description: "The Hetzner Cloud API token, as a secret reference.", Default: map[string]any{"env": "HCLOUD_TOKEN"}, Becomes: "the API token; for the upstream plugin also plugin_config token"},
 	"HCloud.endpoint": {Description: "The API base URL. Default: $HCLOUD_ENDPOINT, else https://api.hetzner.cloud/v1.", Pattern: `^https?://`},
 
-	"Secret.env":  {Description: "Name of an environment variable holding the secret.", Pattern: envNamePattern},
-	"Secret.file": {Description: "Path of a file holding the secret; a leading ~/ is the home directory; one trailing newline is stripped.", Pattern: `^.+$`},
+	"Secret.env":  {Description: "Name of an environment variable holding the secret; one trailing newline is stripped.", Pattern: envNamePattern},
+	"Secret.file": {Description: "Path of a regular file holding the secret (not a pipe or device); a leading ~/ is the home directory; one trailing newline is stripped.", Pattern: `^.+$`},
 
 	"SSHKey.name":            {Description: "The key's name in Hetzner; unique in the project.", Required: true, MaxLength: 64, Pattern: `^\S(.*\S)?$`, Becomes: "Hetzner ssh_key name"},
 	"SSHKey.public_key":      {Description: "The public key in authorized_keys format (\"ssh-ed25519 AAAA... comment\"). Exactly one of public_key and public_key_file.", Becomes: "Hetzner ssh_key public_key"},
