@@ -152,5 +152,5 @@ func (a *applier) deleteFirewall(ctx context.Context, id int64, applyTo []string
 // hcloudIsNotApplied reports Hetzner's firewall_resource_not_found: the
 // selector was not applied (anymore), which is what a removal wants.
 func hcloudIsNotApplied(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "firewall_resource_not_found")
+	return IsNotApplied(err)
 }

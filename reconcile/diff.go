@@ -487,7 +487,7 @@ func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]s
 	before := Values{"path": f.Path, "mode": modeString(lf.Mode)}
 	live, err := flattenDocument(f.Format, lf.Content)
 	if err != nil {
-		before["content"] = "(unreadable: not valid " + formatName(f.Format) + ")"
+		before["content"] = "(unreadable: " + err.Error() + ")"
 		return before, []string{"content"}
 	}
 	want, _ := flattenDocument(f.Format, f.Content)

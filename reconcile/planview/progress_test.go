@@ -25,8 +25,9 @@ func sampleEvents(h reconcile.Hooks) {
 	h.Waiting(reconcile.ActionWait{State: reconcile.WaitDone, Action: act, Elapsed: 11260 * time.Millisecond})
 	h.Waiting(reconcile.ActionWait{State: reconcile.WaitFailed, Action: reconcile.CloudAction{ID: 8, Command: "poweron",
 		Status: reconcile.ActionError, Resources: []string{"server: 42"}, Error: "action failed"}, Elapsed: time.Second})
-	h.Retrying(reconcile.Retry{Method: "POST", Path: "/v1/servers", Status: 429, Code: "rate_limit_exceeded", Attempt: 1, MaxAttempts: 10, Wait: 1500 * time.Millisecond})
-	h.Retrying(reconcile.Retry{Method: "GET", Path: "/v1/actions", Err: "connection reset by peer", Attempt: 2, MaxAttempts: 10, Wait: time.Second})
+	at := time.Date(2026, 12, 4, 17, 0, 2, 0, time.UTC)
+	h.Retrying(reconcile.Retry{Method: "POST", Path: "/v1/servers", RateLimited: true, Reset: at, Until: at})
+	h.Retrying(reconcile.Retry{Method: "GET", Path: "/v1/actions", Status: "503 Service Unavailable", Attempt: 2, MaxAttempts: 10, Until: at})
 	h.Notice(reconcile.Notice{Addr: srv, Message: "found the server an earlier apply created [id=42]"})
 	h.PreOp(reconcile.Op{Addr: srv, Kind: reconcile.OpShutdown, ID: 42})
 	h.PreOp(reconcile.Op{Addr: srv, Kind: reconcile.OpPowerOff, ID: 42, Status: "running", Timeout: 2 * time.Minute})
