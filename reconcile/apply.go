@@ -448,10 +448,11 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 	name := ch.Addr.Name()
 	if ch.Action == Delete {
 		a.progressf("%s: Destroying... [id=%d]", ch.Addr, ch.ID)
-		if err := a.deleteFirewall(ctx, ch.ID, stringSlice(ch.Before["apply_to"])); err != nil {
+		detached, err := a.deleteFirewall(ctx, Firewall{ID: ch.ID, Name: name, ApplyTo: stringSlice(ch.Before["apply_to"])})
+		if err != nil {
 			return err
 		}
-		a.record(ch.Addr, "destroyed")
+		a.record(ch.Addr, destroyedVerb(detached))
 		return nil
 	}
 	df, ok := a.firewallByName(name)
@@ -546,23 +547,6 @@ func (a *applier) adoptFirewall(ctx context.Context, df DesiredFirewall) (Firewa
 		acts = append(acts, more...)
 	}
 	return *fw, acts, nil
-}
-
-func (a *applier) deleteFirewall(ctx context.Context, id int64, applyTo []string) error {
-	c := a.opts.Cloud
-	if len(applyTo) > 0 {
-		acts, err := c.RemoveFirewall(ctx, id, applyTo)
-		if err == nil {
-			err = a.wait(ctx, acts...)
-		}
-		if err != nil && !IsNotFound(err) && !hcloudIsNotApplied(err) {
-			return fmt.Errorf("remove from resources: %w", err)
-		}
-	}
-	if err := c.DeleteFirewall(ctx, id); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("delete: %w", err)
-	}
-	return nil
 }
 
 func (a *applier) applyServer(ctx context.Context, ch Change) error {
@@ -806,6 +790,9 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	readyCtx, cancel := context.WithTimeout(ctx, a.opts.ReadyTimeout)
 	defer cancel()
 	files, err := a.opts.Connector.Connect(readyCtx, ep, true)
+	if mismatch := hostKeyMismatch(*srv, ep, err); mismatch != nil {
+		return mismatch
+	}
 	if err != nil {
 		return fmt.Errorf("ssh %s: %w", srv.Name, err)
 	}
