@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -193,6 +194,15 @@ func (c *HetznerCloud) RemoveFirewall(ctx context.Context, id int64, sels []stri
 	return actionsFromHcloud(acts), err
 }
 
+func (c *HetznerCloud) RemoveFirewallFromServers(ctx context.Context, id int64, serverIDs []int64) ([]CloudAction, error) {
+	res := make([]hcloud.FirewallResource, 0, len(serverIDs))
+	for _, s := range serverIDs {
+		res = append(res, hcloud.FirewallResource{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: s}})
+	}
+	acts, _, err := c.client.Firewall.RemoveResources(ctx, &hcloud.Firewall{ID: id}, res)
+	return actionsFromHcloud(acts), err
+}
+
 func (c *HetznerCloud) DeleteFirewall(ctx context.Context, id int64) error {
 	_, err := c.client.Firewall.Delete(ctx, &hcloud.Firewall{ID: id})
 	return err
@@ -334,8 +344,12 @@ func firewallFromHcloud(f *hcloud.Firewall) Firewall {
 		if a.Type == hcloud.FirewallResourceTypeLabelSelector && a.LabelSelector != nil {
 			out.ApplyTo = append(out.ApplyTo, a.LabelSelector.Selector)
 		}
+		if a.Type == hcloud.FirewallResourceTypeServer && a.Server != nil {
+			out.Servers = append(out.Servers, a.Server.ID)
+		}
 	}
 	sort.Strings(out.ApplyTo)
+	slices.Sort(out.Servers)
 	return out
 }
 

@@ -69,6 +69,9 @@ const (
 	OpDelete OpKind = "delete"
 	// OpSetRules replaces a firewall's rules with one set_rules.
 	OpSetRules OpKind = "set_rules"
+	// OpDetach removes a firewall from a label selector or a server it
+	// applies to, before the firewall is deleted.
+	OpDetach OpKind = "detach"
 	// OpShutdown shuts the manager down gracefully to change its type.
 	OpShutdown OpKind = "shutdown"
 	// OpPowerOff powers the manager off when the graceful shutdown did
@@ -106,6 +109,9 @@ type Op struct {
 	DigestRecord string
 	// Rules is how many rules a set_rules sets.
 	Rules int
+	// From is what a firewall is detached from: "label selector runner"
+	// or "server NAME (id N)" (detach).
+	From string
 	// Status is the server's status when a graceful shutdown timed out
 	// after Timeout (poweroff).
 	Status  string
@@ -121,6 +127,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s: Destroying... [id=%d]", o.Addr, o.ID)
 	case OpSetRules:
 		return fmt.Sprintf("%s: Setting %d rules...", o.Addr, o.Rules)
+	case OpDetach:
+		return fmt.Sprintf("%s: Detaching firewall %s from %s", o.Addr, o.Addr.Name(), o.From)
 	case OpShutdown:
 		return fmt.Sprintf("%s: Shutting down to change the server type...", o.Addr)
 	case OpPowerOff:

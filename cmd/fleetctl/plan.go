@@ -73,6 +73,7 @@ type planOptions struct {
 	out              string
 	gitlabReport     string
 	detailedExitcode bool
+	failNotCompared  bool
 }
 
 func newPlanCmd(s streams) *cobra.Command {
@@ -87,8 +88,13 @@ It works with a read-only HCLOUD_TOKEN and without the runner token or the
 manager's SSH key, as in merge request pipelines: what it cannot compare is
 listed with the reason.
 
+A host key that does not match the manager's label is an error, never a
+note: fleetctl does not connect.
+
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
-1 error, 2 changes.`,
+1 error, 2 changes. --fail-on-not-compared makes anything not compared an
+error (exit 1) whatever else the plan holds: a scheduled drift check needs
+it, since "no changes" to what could be compared is no proof of no drift.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return planRun(cmd.Context(), s, o)
@@ -99,6 +105,7 @@ Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file for `fleetctl apply FILE`")
 	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
 	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
+	cmd.Flags().BoolVar(&o.failNotCompared, "fail-on-not-compared", false, "exit 1 when anything could not be compared (a missing SSH key or secret, an unreadable file), as a drift check needs")
 	return cmd
 }
 
@@ -143,6 +150,9 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	}
 	if len(plan.Errors) > 0 {
 		return &codeError{code: exitError, err: fmt.Errorf("the plan has %d error(s); see above", len(plan.Errors))}
+	}
+	if n := len(plan.NotCompared); n > 0 && o.failNotCompared {
+		return &codeError{code: exitError, err: fmt.Errorf("%d item(s) were not compared (see above), and --fail-on-not-compared is set", n)}
 	}
 	if o.detailedExitcode && plan.HasChanges() {
 		return &codeError{code: exitChanges}

@@ -85,6 +85,7 @@ type Event struct {
 	DigestRecord string `json:"digest_record,omitempty"`
 	Rules        *int   `json:"rules,omitempty"`
 	Status       string `json:"status,omitempty"`
+	From         string `json:"from,omitempty"`
 
 	HCloudAction   *HCloudAction `json:"hcloud_action,omitempty"`   // action_*
 	ElapsedSeconds *float64      `json:"elapsed_seconds,omitempty"` // action_progress, action_complete, action_errored
@@ -202,7 +203,7 @@ func (h *JSONHooks) Error(err error) {
 // PreOp writes a change_start event.
 func (h *JSONHooks) PreOp(o reconcile.Op) {
 	e := Event{Type: EventChangeStart, Address: string(o.Addr), Action: string(o.Kind), ID: o.ID, Message: o.String(),
-		Server: o.Server, Endpoint: o.Endpoint, Path: o.Path, DigestRecord: o.DigestRecord, Status: o.Status}
+		Server: o.Server, Endpoint: o.Endpoint, Path: o.Path, DigestRecord: o.DigestRecord, Status: o.Status, From: o.From}
 	switch o.Kind {
 	case reconcile.OpWrite:
 		size := o.Size

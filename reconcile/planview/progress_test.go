@@ -19,6 +19,8 @@ func sampleEvents(h reconcile.Hooks) {
 	h.PreOp(reconcile.Op{Addr: "hcloud_ssh_key.dev", Kind: reconcile.OpCreate})
 	h.PreOp(reconcile.Op{Addr: "hcloud_firewall.runner", Kind: reconcile.OpSetRules, Rules: 2})
 	h.PreOp(reconcile.Op{Addr: "hcloud_ssh_key.old", Kind: reconcile.OpDelete, ID: 3})
+	h.PreOp(reconcile.Op{Addr: "hcloud_firewall.old", Kind: reconcile.OpDetach, ID: 5, From: "label selector runner"})
+	h.PreOp(reconcile.Op{Addr: "hcloud_firewall.old", Kind: reconcile.OpDetach, ID: 5, From: "server ci-box (id 77)"})
 	h.Waiting(reconcile.ActionWait{State: reconcile.WaitStarted, Action: act})
 	h.Waiting(reconcile.ActionWait{State: reconcile.WaitRunning, Action: act, Elapsed: 5200 * time.Millisecond})
 	act.Status, act.Progress = reconcile.ActionSuccess, 100

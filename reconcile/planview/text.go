@@ -134,13 +134,29 @@ func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 		p.printf("\n%s %s\n", p.paint(ansiRed+ansiBold, "Error:"), e)
 	}
 	p.printf("\n")
-	if plan.HasChanges() {
+	n := len(plan.NotCompared)
+	switch {
+	case plan.HasChanges():
 		c := plan.Counts()
 		p.printf("%s %d to add, %d to change, %d to destroy.\n", p.paint(ansiBold, "Plan:"), c.Add, c.Change, c.Destroy)
-	} else {
+		if n > 0 {
+			p.printf("%s\n", p.paint(ansiYellow, notComparedSummary(n)))
+		}
+	case n > 0:
+		// Never "matches the configuration": what was not compared may
+		// differ.
+		p.printf("%s %s\n", p.paint(ansiYellow+ansiBold, "No changes to what could be compared;"), notComparedSummary(n))
+	default:
 		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	}
 	return p.err
+}
+
+func notComparedSummary(n int) string {
+	if n == 1 {
+		return "1 item was not compared (see above)."
+	}
+	return fmt.Sprintf("%d items were not compared (see above).", n)
 }
 
 func headline(ch reconcile.Change) string {
