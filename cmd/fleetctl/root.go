@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetctl/fleetctl/reconcile"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -24,6 +25,11 @@ type streams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// color is set when Out is a terminal and NO_COLOR is unset.
+	color bool
+	// secrets collects the secret values commands resolve; Out and
+	// ErrOut mask them.
+	secrets *reconcile.Secrets
 }
 
 // codeError carries a specific exit code through cobra. A nil err means
@@ -70,6 +76,13 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 // here, once: fleet.yaml problems one per line as file:line:col: path:
 // message, anything else after "Error: ".
 func run(ctx context.Context, args []string, s streams) int {
+	// Whatever a command prints passes through the mask of the secrets
+	// it resolved: results, progress and the error printed below.
+	secrets := reconcile.NewSecrets()
+	out, errOut := secrets.Writer(s.Out), secrets.Writer(s.ErrOut)
+	defer out.Flush()
+	defer errOut.Flush()
+	s = streams{In: s.In, Out: out, ErrOut: errOut, color: useColor(s.Out), secrets: secrets}
 	root := newRootCmd(s)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
