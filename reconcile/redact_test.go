@@ -202,3 +202,19 @@ func TestDiffMasksResolvedSecretsEverywhere(t *testing.T) {
 		t.Errorf("the label is not shown masked:\n%s", b)
 	}
 }
+
+func TestMaskURLCredentials(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"https://gitlab.com", "https://gitlab.com"},
+		{"https://oauth2:glpat-x@gitlab.com/group", "https://(sensitive)@gitlab.com/group"},
+		{"https://glpat-x@gitlab.com", "https://(sensitive)@gitlab.com"},
+		{"https://gitlab.com/a@b", "https://gitlab.com/a@b"},
+		{"https://gitlab.com/api?private_token=glpat-x&per_page=5", "https://gitlab.com/api?private_token=(sensitive)&per_page=5"},
+		{"not a url user:pw@host", "not a url user:pw@host"},
+	} {
+		if got := maskURLPassword(tc.in); got != tc.want {
+			t.Errorf("maskURLPassword(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -132,7 +132,8 @@ func declaredLive(key string, live, want any) any {
 }
 
 // maskCredentials masks the user information of every URL in a value
-// (https://user:password@host) and the values of secret-looking map keys.
+// (https://user:password@host), its secret-looking query parameters
+// (?private_token=...) and the values of secret-looking map keys.
 func maskCredentials(v any) any {
 	switch t := v.(type) {
 	case string:
@@ -159,12 +160,25 @@ func maskCredentials(v any) any {
 
 func maskURLPassword(s string) string {
 	i := strings.Index(s, "://")
-	if i < 0 || !strings.Contains(s[i:], "@") {
+	if i < 0 {
 		return s
 	}
 	u, err := url.Parse(strings.TrimSpace(s))
-	if err == nil && u.User == nil {
-		return s // an @ in the path or query
+	if err == nil && u.RawQuery != "" {
+		// ?private_token=...: the values of secret-looking parameters.
+		params, masked := strings.Split(u.RawQuery, "&"), false
+		for j, p := range params {
+			name, _, _ := strings.Cut(p, "=")
+			if n, err := url.QueryUnescape(name); err == nil && looksSecret(n) {
+				params[j], masked = name+"="+Sensitive, true
+			}
+		}
+		if masked {
+			s = strings.Replace(s, "?"+u.RawQuery, "?"+strings.Join(params, "&"), 1)
+		}
+	}
+	if !strings.Contains(s[i:], "@") || err == nil && u.User == nil {
+		return s // no user information; an @ in the path or query
 	}
 	// The whole userinfo: a token is as often the user name (a personal
 	// access token) as the password. An unparsable URL shaped like
