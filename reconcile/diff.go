@@ -47,6 +47,7 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 		p.Changes[i].Before = normalizeValues(p.Changes[i].Before)
 		p.Changes[i].After = normalizeValues(p.Changes[i].After)
 	}
+	d.Secrets.redactPlan(p)
 	p.sort()
 	return p
 }
@@ -519,7 +520,7 @@ func desiredFileValues(f DesiredFile) Values {
 }
 
 // structuredDiff compares a structured file key by key. It returns the live
-// values to show (secrets masked as in the desired file) and the keys that
+// values to show (masked as sensitive.go describes) and the keys that
 // differ.
 func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]string) (Values, []string) {
 	before := Values{"path": f.Path, "mode": modeString(lf.Mode)}
@@ -549,8 +550,11 @@ func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]s
 			before["content."+k] = Sensitive
 			changed = append(changed, k)
 			*secretChanges = append(*secretChanges, "content."+k)
+		case ok:
+			before["content."+k] = declaredLive(k, lv, wv)
+			changed = append(changed, k)
 		default:
-			before["content."+k] = lv
+			before["content."+k] = undeclaredLive(k, lv)
 			changed = append(changed, k)
 		}
 	}
@@ -599,20 +603,6 @@ func isZero(v any) bool {
 		return len(t) == 0
 	case map[string]any:
 		return len(t) == 0
-	}
-	return false
-}
-
-// looksSecret masks live values under key names that hold secrets in
-// gitlab-runner's config, even when fleet.yaml does not set them.
-func looksSecret(key string) bool {
-	last := key
-	if i := strings.LastIndexAny(key, ".]"); i >= 0 {
-		last = key[i+1:]
-	}
-	switch last {
-	case "token", "access_key", "secret_key", "password", "private_key":
-		return true
 	}
 	return false
 }

@@ -45,6 +45,9 @@ type Desired struct {
 	Files []DesiredFile
 	// Notes say what could not be resolved (a secret that is not set).
 	Notes []Note
+	// Secrets are the secret values resolved for this command; Diff
+	// masks them wherever they appear in the plan.
+	Secrets *Secrets
 
 	// userData renders the manager's cloud-init with a freshly generated
 	// SSH host key and returns it with the key's fingerprint label value.

@@ -39,7 +39,7 @@ or fleet.yaml changed since it was made. Deletes and replacements need
 }
 
 func applyRun(ctx context.Context, s streams, o applyOptions) error {
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
+	sess, err := newSession(o.file, o.pluginBinary, s)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func applyRun(ctx context.Context, s streams, o applyOptions) error {
 		}
 		plan = saved
 	}
-	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)}); err != nil {
+	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: s.color}); err != nil {
 		return err
 	}
 	if err := reconcile.CheckApplicable(plan, reconcile.ApplyOptions{

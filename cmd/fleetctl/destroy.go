@@ -32,7 +32,7 @@ without the label is touched. --confirm must repeat the fleet's name.`,
 }
 
 func destroyRun(ctx context.Context, s streams, o destroyOptions) error {
-	sess, err := newSession(o.file, "", s.ErrOut)
+	sess, err := newSession(o.file, "", s)
 	if err != nil {
 		return err
 	}

@@ -26,15 +26,18 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 }
 
 // newSession loads fleet.yaml and prepares the cloud and SSH access.
-func newSession(path, pluginBinary string, progress io.Writer) (*reconcile.Session, error) {
-	f, _, err := loadFleet(path, progress)
+// Progress goes to ErrOut; the secrets the session resolves are masked in
+// everything the command prints.
+func newSession(path, pluginBinary string, s streams) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, s.ErrOut)
 	if err != nil {
 		return nil, err
 	}
 	return reconcile.NewSession(f, reconcile.SessionOptions{
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
-		Progress:     progress,
+		Progress:     s.ErrOut,
+		Secrets:      s.secrets,
 	})
 }
 
@@ -97,7 +100,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
+	sess, err := newSession(o.file, o.pluginBinary, s)
 	if err != nil {
 		return err
 	}
@@ -108,7 +111,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output == "json" {
 		err = planview.JSON(s.Out, plan)
 	} else {
-		err = planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)})
+		err = planview.Text(s.Out, plan, planview.TextOptions{Color: s.color})
 	}
 	if err != nil {
 		return err
