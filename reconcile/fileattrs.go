@@ -100,6 +100,14 @@ func ownerOf(info fs.FileInfo) string {
 	return fmt.Sprintf("%d:%d", uid, gid)
 }
 
+// modeOf is a file's mode without its type bits; 0 when unknown.
+func modeOf(info fs.FileInfo) fs.FileMode {
+	if info == nil {
+		return 0
+	}
+	return info.Mode() &^ fs.ModeType
+}
+
 // permString is a mode as chmod takes it, setuid, setgid and sticky
 // included: "0600", "4755".
 func permString(m fs.FileMode) string {
@@ -137,10 +145,10 @@ func unreadFile(f DesiredFile, info fs.FileInfo, err error) (LiveFile, error) {
 		return LiveFile{Exists: true, Mode: notRegular.Mode &^ fs.ModeType, Owner: ownerOf(info),
 			Unreadable: "unreadable: " + sshremote.DescribeType(notRegular.Mode), IsDir: notRegular.Mode.IsDir()}, nil
 	case errors.As(err, &tooLarge) && f.Format == FormatBytes:
-		return LiveFile{Exists: true, Mode: info.Mode() &^ fs.ModeType, Owner: ownerOf(info),
+		return LiveFile{Exists: true, Mode: modeOf(info), Owner: ownerOf(info),
 			Unreadable: fmt.Sprintf("not read: %d bytes, more than the %d to install", tooLarge.Size, f.ContentSize())}, nil
 	case errors.As(err, &tooLarge):
-		return LiveFile{Exists: true, Mode: info.Mode() &^ fs.ModeType, Owner: ownerOf(info),
+		return LiveFile{Exists: true, Mode: modeOf(info), Owner: ownerOf(info),
 			Unreadable: fmt.Sprintf("unreadable: too large, %d bytes", tooLarge.Size)}, nil
 	}
 	return LiveFile{}, err
