@@ -829,17 +829,9 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			}
 			continue
 		}
-		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, df.ContentSize(), modeString(df.Mode))
-		var err error
-		if df.DigestRecord != "" {
-			err = writeWithDigestRecord(ctx, files, df)
-		} else {
-			err = writeFile(ctx, files, df)
-		}
-		if err != nil {
+		if err := a.applyFileSteps(ctx, files, df, ch); err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
-		a.record(ch.Addr, "written")
 	}
 	if restart {
 		a.progressf("Restarting gitlab-runner on %s (plugin settings changed)...", srv.Name)

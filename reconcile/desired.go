@@ -237,6 +237,7 @@ func desiredFiles(f *spec.Fleet, m DesiredServer, resolve func(spec.Secret) (str
 		Content: content, Masked: masked, Unknown: unknownMarker, Ignore: writtenBack,
 		RestartKey: configRestartKey.MatchString,
 	})
+	files = append(desiredDirectories(files), files...)
 	sort.Slice(notes, func(i, j int) bool { return notes[i].Subject < notes[j].Subject })
 	return files, notes, nil
 }

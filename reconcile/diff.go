@@ -411,12 +411,21 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.NotCompared = append(p.NotCompared, Note{Subject: string(f.Addr), Message: f.NotManagedReason, Blocking: true})
 			continue
 		}
+		if f.Format == FormatDirectory {
+			if !managerFresh && l.FilesPending == "" {
+				if ch, ok := diffDirectory(f, l); ok {
+					p.Changes = append(p.Changes, ch)
+				}
+			}
+			continue
+		}
 		after := desiredFileValues(f)
+		after["owner"] = rootOwner
 		// A new fleet.yaml copy is shown by digest: its content is the
 		// fleet.yaml the plan was made from. config.toml is shown whole.
 		summary := after
 		if f.Format == FormatYAML {
-			summary = Values{"path": f.Path, "mode": modeString(f.Mode), "sha256": f.SHA256()}
+			summary = Values{"path": f.Path, "owner": rootOwner, "mode": modeString(f.Mode), "sha256": f.SHA256()}
 		}
 		if managerFresh {
 			steps := []Step{StepWrite}
@@ -447,6 +456,10 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: summary, Steps: steps})
 			continue
 		}
+		if lf.Unreadable != "" {
+			p.Changes = append(p.Changes, unreadableFileChange(f, lf, after))
+			continue
+		}
 		ch := Change{Addr: f.Addr, After: after}
 		var changed, restart bool
 		switch f.Format {
@@ -465,12 +478,20 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 				}
 			}
 		}
-		if lf.Mode.Perm() != f.Mode.Perm() {
-			changed = true
+		maps.Copy(ch.Before, attributeValues(lf))
+		if lf.Owner == "" {
+			ch.Before["owner"] = rootOwner // not reported: not compared
 		}
+		attrs := attributesDiffer(f, lf)
 		switch {
-		case changed:
-			ch.Action, ch.Steps = Update, []Step{StepWrite}
+		case changed || attrs:
+			ch.Action = Update
+			if changed {
+				ch.Steps = append(ch.Steps, StepWrite)
+			}
+			if attrs {
+				ch.Steps = append(ch.Steps, StepSetAttributes)
+			}
 			if restart {
 				ch.Steps = append(ch.Steps, StepRestartRunner)
 			}
