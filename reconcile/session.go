@@ -34,6 +34,9 @@ type SessionOptions struct {
 	ReadyTimeout    time.Duration
 	// SSHRetryInterval is how often a booting manager is dialled.
 	SSHRetryInterval time.Duration
+	// Secrets collects every secret value the session resolves, for
+	// the caller to mask its own output with; nil means a new set.
+	Secrets *Secrets
 }
 
 // Session is one command's view of one fleet: the spec, the desired state
@@ -47,16 +50,34 @@ type Session struct {
 	Connector         Connector
 	NoConnectorReason string
 	opts              SessionOptions
+	// flushProgress writes a progress line left unfinished.
+	flushProgress func() error
 }
+
+// Secrets are the secret values the session resolved so far: the hcloud
+// token and SSH key at once, the others when the desired state is built.
+func (s *Session) Secrets() *Secrets { return s.opts.Secrets }
 
 // NewSession resolves what every command needs: the API token (required),
 // the endpoint (hcloud.endpoint, else $HCLOUD_ENDPOINT, else Hetzner's), the
 // manager's SSH key (optional: plan works without it) and the desired state.
 func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 	s := &Session{Fleet: f, opts: opts}
-	if opts.Hooks == nil {
-		s.opts.Hooks = lineHooks(opts.Progress)
+	if opts.Secrets == nil {
+		s.opts.Secrets = NewSecrets()
 	}
+	if opts.Progress == nil {
+		s.opts.Progress = io.Discard
+	}
+	// Progress lines pass through the secrets' mask too.
+	progress := s.opts.Secrets.Writer(s.opts.Progress)
+	s.opts.Progress = progress
+	s.flushProgress = progress.Flush
+	if opts.Hooks == nil {
+		s.opts.Hooks = lineHooks(progress)
+	}
+	// So do the events, whoever prints them.
+	s.opts.Hooks = maskedHooks{next: s.opts.Hooks, secrets: s.opts.Secrets}
 	s.Cloud = opts.Cloud
 	if s.Cloud == nil {
 		tokenRef := f.HCloud.Token
@@ -67,6 +88,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hcloud.token: %w", err)
 		}
+		s.opts.Secrets.Add(token)
 		endpoint := f.HCloud.Endpoint
 		if endpoint == "" {
 			endpoint = os.Getenv("HCLOUD_ENDPOINT")
@@ -77,11 +99,14 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
 	} else if key, err := ref.ResolveText(); err != nil {
 		s.NoConnectorReason = "manager.ssh.private_key: " + err.Error()
-	} else if c, err := NewSSHConnector([]byte(key)); err != nil {
-		s.NoConnectorReason = fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err)
 	} else {
-		c.RetryInterval = opts.SSHRetryInterval
-		s.Connector = c
+		s.opts.Secrets.Add(key)
+		if c, err := NewSSHConnector([]byte(key)); err != nil {
+			s.NoConnectorReason = s.opts.Secrets.Redact(fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err))
+		} else {
+			c.RetryInterval = opts.SSHRetryInterval
+			s.Connector = c
+		}
 	}
 	return s, nil
 }
@@ -89,7 +114,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 // desired builds the desired state once; destroy never needs it.
 func (s *Session) desired() (*Desired, error) {
 	if s.Desired == nil {
-		d, err := NewDesired(s.Fleet, DesiredOptions{PluginBinary: s.opts.PluginBinary})
+		d, err := NewDesired(s.Fleet, DesiredOptions{PluginBinary: s.opts.PluginBinary, Secrets: s.opts.Secrets})
 		if err != nil {
 			return nil, err
 		}
@@ -107,8 +132,22 @@ func (s *Session) Requests() int64 {
 	return -1
 }
 
-// Plan reads the live state and diffs it with the desired state.
+// Plan reads the live state and diffs it with the desired state. The plan
+// and the error hold no secret value the session resolved.
 func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
+	p, err := s.plan(ctx, adopt)
+	return p, s.finish(err)
+}
+
+// finish masks the secrets in an error and writes what progress holds.
+func (s *Session) finish(err error) error {
+	if s.flushProgress != nil {
+		s.flushProgress()
+	}
+	return s.opts.Secrets.RedactError(err)
+}
+
+func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	// The lists need only the fleet's name, and the SSH connection to
 	// the manager only the lists: both run while the desired state is
 	// built (which hashes the plugin binary).
@@ -146,9 +185,10 @@ func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
 // CheckSaved accepted).
 func (s *Session) Apply(ctx context.Context, p *Plan, allowDestroy bool) ([]Result, error) {
 	if _, err := s.desired(); err != nil {
-		return nil, err
+		return nil, s.finish(err)
 	}
-	return Apply(ctx, p, s.applyOptions(allowDestroy))
+	res, err := Apply(ctx, p, s.applyOptions(allowDestroy))
+	return res, s.finish(err)
 }
 
 func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
@@ -161,5 +201,6 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 
 // Destroy removes everything the fleet owns.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
+	res, err := Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
+	return res, s.finish(err)
 }

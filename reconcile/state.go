@@ -45,6 +45,9 @@ type Desired struct {
 	Files []DesiredFile
 	// Notes say what could not be resolved (a secret that is not set).
 	Notes []Note
+	// Secrets are the secret values resolved for this command; Diff
+	// masks them wherever they appear in the plan.
+	Secrets *Secrets
 
 	// userData renders the manager's cloud-init with a freshly generated
 	// SSH host key and returns it with the key's fingerprint label value.
@@ -97,6 +100,8 @@ const (
 	FormatTOML
 	// FormatYAML compares decoded YAML key by key.
 	FormatYAML
+	// FormatDirectory is a directory whose owner and mode are compared.
+	FormatDirectory
 )
 
 // DesiredFile is one file on the manager.
@@ -213,7 +218,17 @@ type Live struct {
 // LiveFile is a file read from the manager.
 type LiveFile struct {
 	Exists bool
-	Mode   fs.FileMode
+	// Mode holds the permission bits with setuid, setgid and sticky.
+	Mode fs.FileMode
+	// Owner is the numeric "uid:gid"; "" when the server did not say.
+	Owner string
+	// Unreadable, when set, says why the content was not read ("unreadable:
+	// too large, N bytes"): the file exists but is not what fleetctl
+	// writes, and Apply replaces it.
+	Unreadable string
+	// IsDir says a directory sits where the file belongs: Apply clears it
+	// before writing the file.
+	IsDir bool
 	// Content is set for files compared by content (config.toml,
 	// fleet.yaml); never shown or saved.
 	Content []byte
@@ -230,10 +245,12 @@ type LiveFile struct {
 // touches them.
 func (l *Live) Fingerprint() string {
 	type fileFP struct {
-		Addr   Addr
-		Exists bool
-		Mode   fs.FileMode
-		Digest string
+		Addr       Addr
+		Exists     bool
+		Mode       fs.FileMode
+		Owner      string
+		Unreadable string
+		Digest     string
 	}
 	var v struct {
 		SSHKeys   []SSHKey
@@ -272,7 +289,7 @@ func (l *Live) Fingerprint() string {
 	}
 	for _, a := range sortedKeys(l.Files) {
 		f := l.Files[a]
-		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Digest})
+		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Owner, f.Unreadable, f.Digest})
 	}
 	if l.RestartPending {
 		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending"})

@@ -66,7 +66,7 @@ func destroyRun(ctx context.Context, s streams, o destroyOptions) error {
 }
 
 func destroyWith(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) ([]reconcile.Result, error) {
-	sess, err := newSession(o.file, "", s.ErrOut, hooks)
+	sess, err := newSession(o.file, "", s, hooks)
 	if err != nil {
 		return nil, err
 	}

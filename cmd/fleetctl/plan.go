@@ -25,11 +25,12 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
-// newSession loads fleet.yaml (its warnings go to log) and prepares the
-// cloud and SSH access; hooks receive the progress of apply and destroy
-// and the Hetzner adapter's retries.
-func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks) (*reconcile.Session, error) {
-	f, _, err := loadFleet(path, log)
+// newSession loads fleet.yaml (its warnings go to ErrOut) and prepares the
+// cloud and SSH access; hooks receive the progress of apply and destroy and
+// the Hetzner adapter's retries. The secrets the session resolves are
+// masked in everything the command prints.
+func newSession(path, pluginBinary string, s streams, hooks reconcile.Hooks) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, s.ErrOut)
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +38,7 @@ func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks)
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
 		Hooks:        hooks,
+		Secrets:      s.secrets,
 	})
 }
 
@@ -113,7 +115,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut, planview.NewTextHooks(s.ErrOut))
+	sess, err := newSession(o.file, o.pluginBinary, s, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
@@ -124,7 +126,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output == "json" {
 		err = planview.JSON(s.Out, plan)
 	} else {
-		err = planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)})
+		err = planview.Text(s.Out, plan, planview.TextOptions{Color: s.color})
 	}
 	if err != nil {
 		return err
