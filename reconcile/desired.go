@@ -223,7 +223,7 @@ func desiredFiles(f *spec.Fleet, m DesiredServer, resolve func(spec.Secret) (str
 		if f.Source == "" {
 			return nil, nil, fmt.Errorf("the fleet.yaml copy for the plugin: the fleet was not loaded from a file")
 		}
-		src, err := os.ReadFile(f.Source)
+		src, err := spec.ReadLocalFile(f.Source, spec.MaxFileSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("the fleet.yaml copy for the plugin: %w", err)
 		}
@@ -291,8 +291,9 @@ func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 		}
 		path = exe
 	}
-	// Opened once: checked, then hashed.
-	f, err := os.Open(path)
+	// Opened once, without blocking on anything but a regular file:
+	// checked, then hashed.
+	f, _, err := spec.OpenLocalFile(path)
 	var arch string
 	if err == nil {
 		defer f.Close()

@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -174,9 +174,14 @@ func (f DesiredFile) readContent() ([]byte, error) {
 	if f.Source == "" {
 		return f.Content, nil
 	}
-	data, err := os.ReadFile(f.Source)
+	// One byte more than planned is enough to tell it changed.
+	data, err := spec.ReadLocalFile(f.Source, f.Size+1)
+	var tooLarge *spec.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%s changed since it was planned (larger than the %d bytes planned)", f.Source, f.Size)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", f.Source, err)
 	}
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != f.SHA256() {
