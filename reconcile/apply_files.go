@@ -17,8 +17,10 @@ import (
 
 // applyFiles writes the manager's changed files in plan order (binary and
 // fleet.yaml copy before config.toml), then restarts gitlab-runner once if
-// any change asks for it.
+// any change asks for it. While connected anyway, it also repairs the
+// digest records the plan found missing or stale.
 func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
+	changes = append(changes, a.digestRepairs()...)
 	srv := a.manager
 	if srv == nil {
 		if ch := a.plan.Change(NewAddr(KindServer, a.opts.Desired.Manager.Name)); ch != nil && ch.Before != nil {
