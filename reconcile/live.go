@@ -343,6 +343,13 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error
 	defer files.Close()
 	marker, _, err := files.ReadFile(ctx, RestartMarker, maxRecordSize)
 	switch {
+	case errors.Is(err, sshremote.ErrConnectionLost) && ctx.Err() == nil:
+		// Connected, but the server went away before serving a file
+		// (shutting down, as after an apply killed while changing its
+		// type): as with a manager that does not answer SSH yet, apply
+		// waits for it and writes every file.
+		l.FilesPending = fmt.Sprintf("server %s does not serve files over SSH (%v)", m.Name, err)
+		return nil
 	case err == nil:
 		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
 	case !errors.Is(err, fs.ErrNotExist):
