@@ -12,7 +12,11 @@ import (
 
 // Hooks receive what Apply and Destroy do while they do it, as data. Views
 // turn the events into output: planview's text view prints their lines on
-// stderr, its JSON view encodes them one object per line.
+// stderr, its JSON view encodes them one object per line. Each event's
+// String is its one line in the human view; it lives with the event, not
+// the view, so that a caller with only a writer (ApplyOptions.Progress)
+// gets the very lines the text view prints, and the JSON view can carry
+// the same line as its message.
 //
 // Apply calls hooks from concurrent goroutines: an implementation
 // serializes its own output. Apply waits for a hook to return, so hooks do
