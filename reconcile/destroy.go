@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 
@@ -19,18 +18,19 @@ import (
 // servers of their instance groups and its SSH key named after the group
 // (see UpstreamGroup). Protection is lifted only on servers the fleet owns;
 // nothing else is touched. confirm must be the fleet's name. Like Apply, it
-// returns what it did, also when it fails half-way.
+// returns what it did, also when it fails half-way, and reports to hooks
+// (nil ignores the events) while it works.
 //
 // The servers go first. A plugin still running on the manager may create
 // an instance while they do, so once the first round is gone, the servers
 // are listed once more and what appeared meanwhile is removed too.
-func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progress io.Writer) ([]Result, error) {
+func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, hooks Hooks) ([]Result, error) {
 	fleet := f.Name
 	if confirm != fleet {
 		return nil, fmt.Errorf("destroy removes every resource of fleet %q: pass --confirm %s to confirm (nothing was changed)", fleet, fleet)
 	}
-	if progress == nil {
-		progress = io.Discard
+	if hooks == nil {
+		hooks = NoHooks{}
 	}
 	groups := UpstreamGroups(f)
 	sel := spec.LabelFleet + "=" + fleet
@@ -55,7 +55,7 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progre
 	}
 	keys = append(keys, upstreamSSHKeys(groups, upstreamKeys, keys)...)
 
-	a := &applier{opts: ApplyOptions{Cloud: c, Progress: progress}}
+	a := &applier{opts: ApplyOptions{Cloud: c, Hooks: hooks}}
 	var errs []error
 	var mu sync.Mutex
 	fail := func(err error) {
@@ -72,7 +72,7 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progre
 			go func() {
 				defer wg.Done()
 				addr := NewAddr(KindServer, s.Name)
-				a.progressf("%s: Destroying... [id=%d]", addr, s.ID)
+				a.op(Op{Addr: addr, Kind: OpDelete, ID: s.ID})
 				if err := a.deleteServer(ctx, s.ID, deleteServerSteps(s)); err != nil {
 					fail(fmt.Errorf("%s: %w", addr, err))
 					return
@@ -103,7 +103,7 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progre
 		go func() {
 			defer wg.Done()
 			addr := NewAddr(KindFirewall, fw.Name)
-			a.progressf("%s: Destroying... [id=%d]", addr, fw.ID)
+			a.op(Op{Addr: addr, Kind: OpDelete, ID: fw.ID})
 			detached, err := a.deleteFirewall(ctx, fw)
 			if err != nil {
 				fail(fmt.Errorf("%s: %w", addr, err))
@@ -117,7 +117,7 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progre
 		go func() {
 			defer wg.Done()
 			addr := NewAddr(KindSSHKey, k.Name)
-			a.progressf("%s: Destroying... [id=%d]", addr, k.ID)
+			a.op(Op{Addr: addr, Kind: OpDelete, ID: k.ID})
 			if err := c.DeleteSSHKey(ctx, k.ID); err != nil && !IsNotFound(err) {
 				fail(fmt.Errorf("%s: delete: %w", addr, err))
 				return

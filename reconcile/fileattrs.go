@@ -7,9 +7,7 @@ import (
 	"io/fs"
 	"maps"
 	"path"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
@@ -219,74 +217,4 @@ func unreadableFileChange(f DesiredFile, lf LiveFile, after Values) Change {
 	return Change{Addr: f.Addr, Action: Update, Before: before, After: after, Steps: steps,
 		Reason: f.Path + " is " + strings.TrimPrefix(strings.TrimPrefix(lf.Unreadable, "unreadable: "), "not read: ") +
 			": replaced by the file fleetctl writes"}
-}
-
-// applyFileSteps runs the steps of one planned file or directory change,
-// except the restart, which applyFiles runs once for all.
-func (a *applier) applyFileSteps(ctx context.Context, files Files, df DesiredFile, ch Change) error {
-	for _, step := range ch.Steps {
-		switch step {
-		case StepClearDirectory:
-			moved, err := clearDirectory(ctx, files, df.Path, time.Now())
-			if err != nil {
-				return err
-			}
-			if moved != "" {
-				a.progressf("%s: %s was a directory with files in it; moved it aside to %s", ch.Addr, df.Path, moved)
-			} else {
-				a.progressf("%s: Removed the empty directory at %s", ch.Addr, df.Path)
-			}
-		case StepWrite:
-			a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, df.ContentSize(), modeString(df.Mode))
-			var err error
-			if df.DigestRecord != "" {
-				err = writeWithDigestRecord(ctx, files, df)
-			} else {
-				err = writeFile(ctx, files, df)
-			}
-			if err != nil {
-				return err
-			}
-		case StepSetAttributes:
-			a.progressf("%s: Setting owner root:root and mode %s on %s...", ch.Addr, permString(df.Mode), df.Path)
-			// Owner first: chown clears setuid and setgid bits.
-			if err := files.Chown(ctx, df.Path, 0, 0); err != nil {
-				return err
-			}
-			if err := files.Chmod(ctx, df.Path, df.Mode); err != nil {
-				return err
-			}
-		}
-	}
-	switch {
-	case slices.Contains(ch.Steps, StepWrite):
-		a.record(ch.Addr, "written")
-	case slices.Contains(ch.Steps, StepSetAttributes):
-		a.record(ch.Addr, "updated")
-	}
-	return nil
-}
-
-// clearDirectory makes way for a file where a directory sits. An empty one
-// is removed; one with anything in it is renamed aside to
-// "<path>.moved-by-fleetctl-<UTC time>" in the same parent directory, so
-// that nothing is lost, and the new name is returned.
-func clearDirectory(ctx context.Context, files Files, p string, now time.Time) (movedTo string, err error) {
-	info, err := files.Stat(ctx, p)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return "", nil
-	case err != nil:
-		return "", err
-	case !info.IsDir():
-		return "", nil // replaced meanwhile: the write renames over it
-	}
-	if err := files.RemoveDir(ctx, p); err == nil {
-		return "", nil
-	}
-	to := p + ".moved-by-fleetctl-" + now.UTC().Format("20060102T150405Z")
-	if err := files.Rename(ctx, p, to); err != nil {
-		return "", fmt.Errorf("%s is a directory and could not be moved aside: %w", p, err)
-	}
-	return to, nil
 }

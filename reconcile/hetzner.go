@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"slices"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fleetctl/fleetctl/internal/hcloudclient"
@@ -33,9 +31,9 @@ type HetznerOptions struct {
 	Retry RetryPolicy
 	// UserAgent names the program, e.g. "fleetctl/1.2.3".
 	UserAgent string
-	// Progress receives a line for every wait before a retry (a rate
-	// limit, with until when, or a failed attempt); nil discards them.
-	Progress io.Writer
+	// OnRetry, when set, is told of every wait before a retry (a rate
+	// limit, with until when, or a failed attempt): Hooks.Retrying.
+	OnRetry func(Retry)
 }
 
 // HetznerCloud is the Cloud backed by Hetzner's API through hcloud-go.
@@ -55,18 +53,9 @@ func NewHetznerCloud(opts HetznerOptions) *HetznerCloud {
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
 	}
-	var notify func(hcloudclient.Wait)
-	if opts.Progress != nil {
-		var mu sync.Mutex
-		notify = func(w hcloudclient.Wait) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintln(opts.Progress, w.String())
-		}
-	}
 	client, t := hcloudclient.New(hcloudclient.Options{
 		Token: opts.Token, Endpoint: opts.Endpoint, Application: opts.UserAgent,
-		PollInterval: poll, Retry: opts.Retry, Notify: notify,
+		PollInterval: poll, Retry: opts.Retry, Notify: opts.OnRetry,
 	})
 	return &HetznerCloud{client: client, transport: t}
 }

@@ -295,11 +295,8 @@ func (p *Plan) sort() {
 	sort.Strings(p.Errors)
 }
 
-// kindRank orders kinds as plans print them and as Apply runs them.
-var kindRank = map[Kind]int{KindSSHKey: 0, KindFirewall: 1, KindServer: 2, KindFile: 3, KindService: 4}
-
 func addrLess(a, b Addr) bool {
-	ra, rb := kindRank[a.Kind()], kindRank[b.Kind()]
+	ra, rb := kindRank(a.Kind()), kindRank(b.Kind())
 	if ra != rb {
 		return ra < rb
 	}

@@ -21,7 +21,11 @@ type SessionOptions struct {
 	Retry        RetryPolicy
 	// UserAgent names the program in API requests.
 	UserAgent string
-	// Progress receives progress lines; nil discards them.
+	// Hooks receive what Apply and Destroy do, and the Hetzner adapter's
+	// retries, while they happen.
+	Hooks Hooks
+	// Progress, when Hooks is nil, receives each event's line as
+	// planview's text view words it; nil discards them.
 	Progress io.Writer
 	// ServerPoll, ShutdownTimeout, ReadyTimeout tune Apply; zero means
 	// defaults.
@@ -69,6 +73,11 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 	progress := s.opts.Secrets.Writer(s.opts.Progress)
 	s.opts.Progress = progress
 	s.flushProgress = progress.Flush
+	if opts.Hooks == nil {
+		s.opts.Hooks = lineHooks(progress)
+	}
+	// So do the events, whoever prints them.
+	s.opts.Hooks = maskedHooks{next: s.opts.Hooks, secrets: s.opts.Secrets}
 	s.Cloud = opts.Cloud
 	if s.Cloud == nil {
 		tokenRef := f.HCloud.Token
@@ -84,7 +93,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		if endpoint == "" {
 			endpoint = os.Getenv("HCLOUD_ENDPOINT")
 		}
-		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent, Progress: s.opts.Progress})
+		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent, OnRetry: s.opts.Hooks.Retrying})
 	}
 	if ref := f.Manager.SSH.PrivateKey; ref == nil {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
@@ -185,13 +194,13 @@ func (s *Session) Apply(ctx context.Context, p *Plan, allowDestroy bool) ([]Resu
 func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 	return ApplyOptions{
 		Cloud: s.Cloud, Desired: s.Desired, Connector: s.Connector, NoConnectorReason: s.NoConnectorReason,
-		AllowDestroy: allowDestroy, Progress: s.opts.Progress,
+		AllowDestroy: allowDestroy, Hooks: s.opts.Hooks,
 		ServerPoll: s.opts.ServerPoll, ShutdownTimeout: s.opts.ShutdownTimeout, ReadyTimeout: s.opts.ReadyTimeout,
 	}
 }
 
 // Destroy removes everything the fleet owns.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	res, err := Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Progress)
+	res, err := Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
 	return res, s.finish(err)
 }

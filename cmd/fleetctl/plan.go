@@ -25,10 +25,11 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
-// newSession loads fleet.yaml and prepares the cloud and SSH access.
-// Progress goes to ErrOut; the secrets the session resolves are masked in
-// everything the command prints.
-func newSession(path, pluginBinary string, s streams) (*reconcile.Session, error) {
+// newSession loads fleet.yaml (its warnings go to ErrOut) and prepares the
+// cloud and SSH access; hooks receive the progress of apply and destroy and
+// the Hetzner adapter's retries. The secrets the session resolves are
+// masked in everything the command prints.
+func newSession(path, pluginBinary string, s streams, hooks reconcile.Hooks) (*reconcile.Session, error) {
 	f, _, err := loadFleet(path, s.ErrOut)
 	if err != nil {
 		return nil, err
@@ -36,9 +37,23 @@ func newSession(path, pluginBinary string, s streams) (*reconcile.Session, error
 	return reconcile.NewSession(f, reconcile.SessionOptions{
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
-		Progress:     s.ErrOut,
+		Hooks:        hooks,
 		Secrets:      s.secrets,
 	})
+}
+
+// progressView returns the hooks for the output format of apply and
+// destroy: the text view's lines on stderr, or JSON events on stdout
+// (then also returned as events, for the stream's first and last lines).
+func progressView(s streams, output string) (hooks reconcile.Hooks, events *planview.JSONHooks, err error) {
+	switch output {
+	case "text":
+		return planview.NewTextHooks(s.ErrOut), nil, nil
+	case "json":
+		events = planview.NewJSONHooks(s.Out)
+		return events, events, nil
+	}
+	return nil, nil, fmt.Errorf("--output %q: want text or json", output)
 }
 
 // useColor reports whether w is a terminal and NO_COLOR is unset.
@@ -100,7 +115,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s)
+	sess, err := newSession(o.file, o.pluginBinary, s, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
