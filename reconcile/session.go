@@ -204,3 +204,11 @@ func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error)
 	res, err := Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
 	return res, s.finish(err)
 }
+
+// Lock takes the fleet's apply lock (see AcquireLock) and reports it to
+// the session's hooks. Work done under it uses the returned context, which
+// ends if the lock is lost.
+func (s *Session) Lock(ctx context.Context, opts LockOptions) (*Lock, context.Context, error) {
+	l, held, err := AcquireLock(ctx, s.Cloud, s.Fleet.Name, opts, s.opts.Hooks)
+	return l, held, s.opts.Secrets.RedactError(err)
+}

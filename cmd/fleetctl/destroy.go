@@ -13,6 +13,7 @@ type destroyOptions struct {
 	file    string
 	confirm string
 	output  string
+	lock    lockFlags
 }
 
 func newDestroyCmd(s streams) *cobra.Command {
@@ -26,7 +27,9 @@ the SSH keys. Protection is lifted only on resources the fleet owns; nothing
 without the label is touched. --confirm must repeat the fleet's name.
 
 With -o json, stdout is a stream of JSON events, one object per line, as
-apply -o json writes it.`,
+apply -o json writes it.
+
+destroy holds the fleet's apply lock as apply does and removes it last.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return destroyRun(cmd.Context(), s, o)
@@ -35,6 +38,7 @@ apply -o json writes it.`,
 	cmd.Flags().StringVarP(&o.file, "file", "f", defaultFleetFile, "the fleet.yaml naming the fleet")
 	cmd.Flags().StringVar(&o.confirm, "confirm", "", "the fleet's name, to confirm")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, or json for JSON events on stdout, one per line")
+	o.lock.register(cmd)
 	return cmd
 }
 
@@ -70,5 +74,14 @@ func destroyWith(ctx context.Context, s streams, o destroyOptions, hooks reconci
 	if err != nil {
 		return nil, err
 	}
-	return sess.Destroy(ctx, o.confirm)
+	if o.confirm != sess.Fleet.Name {
+		// Refused before the lock is taken: nothing changes.
+		return sess.Destroy(ctx, o.confirm)
+	}
+	var results []reconcile.Result
+	err = withLock(ctx, sess, o.lock, "destroy", func(ctx context.Context) error {
+		results, err = sess.Destroy(ctx, o.confirm)
+		return err
+	})
+	return results, err
 }

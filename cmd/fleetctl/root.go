@@ -68,6 +68,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.AddCommand(newPlanCmd(s))
 	root.AddCommand(newApplyCmd(s))
 	root.AddCommand(newDestroyCmd(s))
+	root.AddCommand(newUnlockCmd(s))
 	root.AddCommand(newPluginCmd(s))
 	return root
 }
