@@ -281,3 +281,37 @@ func TestLatencyOption(t *testing.T) {
 		t.Errorf("request took %s, want at least the 40ms latency", d)
 	}
 }
+
+// A dropped response loses the answer, not the change: the key exists, and
+// the create sent again meets uniqueness_error. A dropped request changes
+// nothing.
+func TestDroppedConnections(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, Options{})
+	ctx := context.Background()
+	env.sim.AddFault(Fault{Method: "POST", Path: "/v1/ssh_keys", Drop: "response"})
+	opts := hcloud.SSHKeyCreateOpts{Name: "k", PublicKey: newPublicKey(t)}
+	if _, _, err := env.client.SSHKey.Create(ctx, opts); err == nil {
+		t.Fatal("a create whose answer was dropped succeeded")
+	}
+	if k, _, err := env.client.SSHKey.GetByName(ctx, "k"); err != nil || k == nil {
+		t.Fatalf("the change behind a dropped answer is missing: %v, %v", k, err)
+	}
+	_, _, err := env.client.SSHKey.Create(ctx, opts)
+	mustErrorCode(t, err, hcloud.ErrorCodeUniquenessError)
+
+	env.sim.AddFault(Fault{Method: "DELETE", Path: "/v1/ssh_keys/*", Drop: "request"})
+	k, _, _ := env.client.SSHKey.GetByName(ctx, "k")
+	if _, err := env.client.SSHKey.Delete(ctx, k); err == nil {
+		t.Fatal("a delete whose request was dropped succeeded")
+	}
+	if k, _, _ := env.client.SSHKey.GetByName(ctx, "k"); k == nil {
+		t.Fatal("a dropped request made its change")
+	}
+	if st := env.sim.Stats(); st.Dropped != 2 {
+		t.Errorf("stats count %d dropped connections, want 2", st.Dropped)
+	}
+	if err := env.sim.AddFault(Fault{Drop: "sometimes"}); err == nil {
+		t.Error("a drop that is neither request nor response was armed")
+	}
+}
