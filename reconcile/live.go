@@ -357,6 +357,8 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error
 		return nil
 	case err == nil:
 		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
+	case errors.As(err, new(*sshremote.NotRegularError)) || errors.As(err, new(*sshremote.TooLargeError)):
+		l.RestartPending, l.RestartUnreadable = true, err.Error()
 	case !errors.Is(err, fs.ErrNotExist):
 		l.FileNotes = append(l.FileNotes, Note{Subject: string(AddrRestart), Message: err.Error(), Blocking: true})
 	}
