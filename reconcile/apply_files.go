@@ -63,7 +63,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		// Recorded first, so that a restart an interrupted apply owed is
 		// planned by the next one.
 		if err := retry(AddrRestart, func(files Files) error {
-			return files.WriteFile(ctx, RestartMarker, []byte("pending\n"), 0o600)
+			return writeRecord(ctx, files, RestartMarker, []byte("pending\n"))
 		}); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
@@ -98,7 +98,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
 		if err := retry(AddrRestart, func(files Files) error {
-			return files.WriteFile(ctx, RestartMarker, []byte("done\n"), 0o600)
+			return writeRecord(ctx, files, RestartMarker, []byte("done\n"))
 		}); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
