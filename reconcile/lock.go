@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -270,7 +271,18 @@ func startLock(ctx context.Context, c Cloud, fleet string, id int64, labels map[
 	l := &Lock{cloud: c, fleet: fleet, id: id, labels: labels, ttl: ttl, holder: me, hooks: hooks,
 		held: held, stop: stop, done: make(chan struct{}), cancel: cancel}
 	hooks.Lock(LockEvent{State: LockAcquired, Name: LockName(fleet), Holder: me})
-	go l.renew(renewCtx)
+	go func() {
+		// A bug in the renewal stops the work under the lock, as an
+		// error, instead of killing the process.
+		var err error
+		defer func() {
+			if err != nil {
+				l.cancel(err)
+			}
+		}()
+		defer crash.Recover(&err)
+		l.renew(renewCtx)
+	}()
 	return l, held, nil
 }
 
