@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,8 +13,10 @@ import (
 
 type applyOptions struct {
 	reconcileFlags
-	lock         lockFlags
-	planFile     string
+	lock     lockFlags
+	planFile string
+	// fileGiven is set when -f was on the command line.
+	fileGiven    bool
 	allowDestroy bool
 	output       string
 }
@@ -40,6 +43,7 @@ waits with --lock-timeout. plan takes no lock.`,
 			if len(args) == 1 {
 				o.planFile = args[0]
 			}
+			o.fileGiven = cmd.Flags().Changed("file")
 			return applyRun(cmd.Context(), s, o)
 		},
 	}
@@ -150,7 +154,12 @@ func applyPlan(ctx context.Context, sess *reconcile.Session, o applyOptions) (*r
 			return nil, err
 		}
 		if err := reconcile.CheckSaved(saved, plan); err != nil {
-			return nil, fmt.Errorf("%s: %w", o.planFile, err)
+			if !o.fileGiven {
+				// The plan may well be fine, made from another file.
+				abs, _ := filepath.Abs(o.file)
+				return nil, fmt.Errorf("%s: %w (compared with %s, the default without -f: if the plan was made from another fleet.yaml, pass it with -f)", o.planFile, err, abs)
+			}
+			return nil, fmt.Errorf("%s: %w (compared with %s)", o.planFile, err, o.file)
 		}
 		plan = saved
 	}
