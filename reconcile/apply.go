@@ -186,7 +186,7 @@ func (a *applier) run(ctx context.Context) error {
 			}
 		}
 		if len(cloud) > 0 {
-			if err := a.concurrently(ctx, cloud); err != nil {
+			if err := a.concurrently(ctx, cloud, false); err != nil {
 				return err
 			}
 		}
@@ -200,7 +200,7 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	for i := len(phases) - 1; i >= 0; i-- {
-		if err := a.concurrently(ctx, a.changesOf(phases[i], true)); err != nil {
+		if err := a.concurrently(ctx, a.changesOf(phases[i], true), true); err != nil {
 			return err
 		}
 	}
@@ -208,11 +208,13 @@ func (a *applier) run(ctx context.Context) error {
 }
 
 // changesOf returns the plan's changes of the given kinds that change
-// something: its deletes, or everything else.
+// something: its deletes, or everything else. A CreateThenDelete is in
+// both: its new object is made with everything else, its deposed object
+// deleted with the deletes.
 func (a *applier) changesOf(kinds []Kind, deletes bool) []Change {
 	var out []Change
 	for _, ch := range a.plan.Changes {
-		if ch.Action == NoOp || (ch.Action == Delete) != deletes {
+		if ch.Action == NoOp || (ch.Action == Delete) != deletes && ch.Action != CreateThenDelete {
 			continue
 		}
 		if slices.Contains(kinds, ch.Addr.Kind()) {
@@ -271,26 +273,30 @@ func uniqueAddrs(ds []deferredAction) []Addr {
 	return out
 }
 
-func (a *applier) concurrently(ctx context.Context, changes []Change) error {
+func (a *applier) concurrently(ctx context.Context, changes []Change, deletes bool) error {
 	errs := make([]error, len(changes))
 	var wg sync.WaitGroup
 	for i, ch := range changes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = a.applyChange(ctx, ch)
+			errs[i] = a.applyChange(ctx, ch, deletes)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// applyChange applies one change with its kind's apply or delete.
-func (a *applier) applyChange(ctx context.Context, ch Change) error {
+// applyChange applies one change with its kind's apply or delete, or, in
+// the delete pass, finishes a CreateThenDelete.
+func (a *applier) applyChange(ctx context.Context, ch Change, deletes bool) error {
 	row, _ := kindOf(ch.Addr.Kind())
 	do := row.apply
-	if ch.Action == Delete {
+	switch {
+	case ch.Action == Delete:
 		do = row.delete
+	case deletes:
+		do = row.finish
 	}
 	var err error
 	if do == nil {

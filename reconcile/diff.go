@@ -104,6 +104,7 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Action = DeleteThenCreate
 			ch.ForcesReplacement = []string{"public_key"}
 			ch.Reason = "public_key changed: Hetzner cannot change an SSH key's public key"
+			ch.Deposed = &DeposedObject{ID: lk.ID, Name: lk.Name}
 			ch.Steps = []Step{StepDelete, StepCreate}
 		case !maps.Equal(lk.Labels, dk.Labels):
 			ch.Action, ch.Steps = Update, []Step{StepUpdate}
