@@ -162,6 +162,9 @@ func writeChange(p *printer, ch reconcile.Change) {
 	if ch.Reason != "" {
 		p.printf("  # (%s)\n", ch.Reason)
 	}
+	if ch.Action == reconcile.CreateThenDelete && ch.TemporaryName != "" && ch.Deposed != nil {
+		p.printf("  # (created as %q, renamed once %s [id=%d] is destroyed)\n", ch.TemporaryName, ch.Deposed.Name, ch.Deposed.ID)
+	}
 	p.printf("%s %s {\n", p.paint(symbolColor(sym), fmt.Sprintf("%3s", sym)), ch.Addr)
 	if ch.ID != 0 {
 		p.printf("        %s = %d\n", "id", ch.ID)

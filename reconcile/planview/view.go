@@ -56,6 +56,10 @@ type ResourceChange struct {
 		ForcesReplacement []string         `json:"forces_replacement,omitempty"`
 		SensitiveChanges  []string         `json:"sensitive_changes,omitempty"`
 		Steps             []reconcile.Step `json:"steps,omitempty"`
+		// Deposed is the object a replace deletes; TemporaryName the
+		// name a create-then-delete creates the new one under.
+		Deposed       *reconcile.DeposedObject `json:"deposed,omitempty"`
+		TemporaryName string                   `json:"temporary_name,omitempty"`
 	} `json:"change"`
 }
 
@@ -101,6 +105,7 @@ func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 		rc.Change.Before, rc.Change.After = ch.Before, ch.After
 		rc.Change.Reason, rc.Change.ForcesReplacement = ch.Reason, ch.ForcesReplacement
 		rc.Change.SensitiveChanges, rc.Change.Steps = ch.SensitiveChanges, ch.Steps
+		rc.Change.Deposed, rc.Change.TemporaryName = ch.Deposed, ch.TemporaryName
 		out.ResourceChanges = append(out.ResourceChanges, rc)
 	}
 	return out
