@@ -193,7 +193,11 @@ type Change struct {
 	SensitiveChanges []string `json:"sensitive_changes,omitempty"`
 	// ForcesReplacement names the attributes that force a replace.
 	ForcesReplacement []string `json:"forces_replacement,omitempty"`
-	// Steps are what Apply will do, in order.
+	// Steps are what Apply will do, in order. In a replace,
+	// disable_protection and delete act on the deposed object and every
+	// other step on the new one; a CreateThenDelete runs its steps from
+	// the deposed object's first in the delete pass, after the manager's
+	// files are written.
 	Steps []Step `json:"steps,omitempty"`
 }
 
