@@ -30,6 +30,9 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	readyCtx, cancel := context.WithTimeout(ctx, a.opts.ReadyTimeout)
 	defer cancel()
 	files, err := a.opts.Connector.Connect(readyCtx, ep, true)
+	if mismatch := hostKeyMismatch(*srv, ep, err); mismatch != nil {
+		return mismatch
+	}
 	if err != nil {
 		return fmt.Errorf("ssh %s: %w", srv.Name, err)
 	}

@@ -11,8 +11,9 @@ import (
 )
 
 // Destroy removes everything that carries the fleet's label: the manager,
-// the plugin's autoscaled instances, the firewalls (first removed from the
-// label selectors they apply to) and the SSH keys, the plugin's included.
+// the plugin's autoscaled instances, the firewalls (first detached from the
+// label selectors and the servers they apply to, see deleteFirewall) and
+// the SSH keys, the plugin's included.
 // For runners that use the upstream plugin it also removes that plugin's
 // servers of their instance groups and its SSH key named after the group
 // (see UpstreamGroup). Protection is lifted only on servers the fleet owns;
@@ -103,11 +104,12 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, hooks 
 			defer wg.Done()
 			addr := NewAddr(KindFirewall, fw.Name)
 			a.op(Op{Addr: addr, Kind: OpDelete, ID: fw.ID})
-			if err := a.deleteFirewall(ctx, fw.ID, fw.ApplyTo); err != nil {
+			detached, err := a.deleteFirewall(ctx, fw)
+			if err != nil {
 				fail(fmt.Errorf("%s: %w", addr, err))
 				return
 			}
-			a.record(addr, "destroyed")
+			a.record(addr, destroyedVerb(detached))
 		}()
 	}
 	for _, k := range keys {

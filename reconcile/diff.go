@@ -30,8 +30,9 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 	diffFirewalls(p, d, l, adopt)
 	managerFresh := diffManager(p, d, l, adopt)
 	diffFiles(p, d, l, managerFresh)
+	lm, _ := liveManagers(d, l)
 	for _, s := range l.Servers {
-		if s.Labels[spec.LabelRole] == RoleManager {
+		if s.Labels[spec.LabelRole] == RoleManager || (lm != nil && s.ID == lm.ID) {
 			continue
 		}
 		p.Instances = append(p.Instances, Instance{
@@ -57,9 +58,15 @@ func unownedError(addr Addr, what, name, fleet string) string {
 
 func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 	live := map[string]SSHKey{}
+	// roleless are the fleet's keys whose role label was removed: each is
+	// the desired key of its name or public key, never pruned.
+	roleless := map[string]SSHKey{}
 	for _, k := range l.SSHKeys {
-		if isManagedRole(k.Labels, RoleSSHKey) {
+		switch {
+		case isManagedRole(k.Labels, RoleSSHKey):
 			live[k.Name] = k
+		case lostRole(k.Labels):
+			roleless[k.Name] = k
 		}
 	}
 	desired := map[string]bool{}
@@ -72,12 +79,27 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 		lk, ok := live[dk.Name]
 		delete(live, dk.Name)
 		if !ok {
+			if k, found := roleless[dk.Name]; found {
+				lk, ok = k, true
+				delete(roleless, dk.Name)
+			}
+		}
+		if !ok {
 			// Hetzner refuses a second key with the same public key, so a
 			// fleet key renamed outside fleetctl is renamed back, in place.
-			if renamed, found := renamedSSHKey(live, desired, dk); found {
+			renamed, found := renamedSSHKey(live, desired, dk)
+			if !found {
+				renamed, found = renamedSSHKey(roleless, desired, dk)
+			}
+			if found {
 				delete(live, renamed.Name)
+				delete(roleless, renamed.Name)
+				reason := fmt.Sprintf("the fleet's key is named %q: renamed back in place", renamed.Name)
+				if lostRole(renamed.Labels) {
+					reason += "; " + restoreLabelsReason
+				}
 				ch := Change{Addr: addr, ID: renamed.ID, Before: sshKeyValues(renamed), After: after, Action: Update,
-					Reason: fmt.Sprintf("the fleet's key is named %q: renamed back in place", renamed.Name), Steps: []Step{StepUpdate}}
+					Reason: reason, Steps: []Step{StepUpdate}}
 				p.Changes = append(p.Changes, ch)
 				continue
 			}
@@ -108,6 +130,9 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Steps = []Step{StepDelete, StepCreate}
 		case !maps.Equal(lk.Labels, dk.Labels):
 			ch.Action, ch.Steps = Update, []Step{StepUpdate}
+			if lostRole(lk.Labels) {
+				ch.Reason = restoreLabelsReason
+			}
 		}
 		p.Changes = append(p.Changes, ch)
 	}
@@ -145,9 +170,13 @@ func samePublicKey(a, b string) bool {
 
 func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 	live := map[string]Firewall{}
+	roleless := map[string]Firewall{} // as in diffSSHKeys
 	for _, f := range l.Firewalls {
-		if isManagedRole(f.Labels, RoleFirewall) {
+		switch {
+		case isManagedRole(f.Labels, RoleFirewall):
 			live[f.Name] = f
+		case lostRole(f.Labels):
+			roleless[f.Name] = f
 		}
 	}
 	for _, df := range d.Firewalls {
@@ -155,6 +184,9 @@ func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 		after := Values{"name": df.Name, "labels": df.Labels, "rules": ruleStrings(df.Rules), "apply_to": sortedCopy(df.ApplyTo)}
 		lf, ok := live[df.Name]
 		delete(live, df.Name)
+		if f, found := roleless[df.Name]; !ok && found {
+			lf, ok = f, true
+		}
 		var steps []Step
 		if !ok {
 			u, found := l.UnlabelledFirewalls[df.Name]
@@ -173,6 +205,9 @@ func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Reason = "adopt: add the fleet's labels"
 		} else if !maps.Equal(lf.Labels, df.Labels) {
 			steps = append(steps, StepUpdate)
+			if lostRole(lf.Labels) {
+				ch.Reason = restoreLabelsReason
+			}
 		}
 		if !slices.Equal(ruleStrings(lf.Rules), ruleStrings(df.Rules)) {
 			steps = append(steps, StepSetRules)
@@ -351,7 +386,7 @@ func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]s
 	before := Values{"path": f.Path, "mode": modeString(lf.Mode)}
 	live, err := flattenDocument(f.Format, lf.Content)
 	if err != nil {
-		before["content"] = "(unreadable: not valid " + formatName(f.Format) + ")"
+		before["content"] = "(unreadable: " + err.Error() + ")"
 		return before, []string{"content"}
 	}
 	want, _ := flattenDocument(f.Format, f.Content)

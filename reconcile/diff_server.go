@@ -92,6 +92,9 @@ func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 		ch.Reason = "adopt: add the fleet's labels"
 	case renaming || !maps.Equal(userLabels(lm.Labels), userLabels(m.Labels)):
 		steps = append(steps, StepUpdate)
+		if lostRole(lm.Labels) {
+			ch.Reason = restoreLabelsReason
+		}
 	}
 	if lm.Protection != (Protection{Delete: m.Protection, Rebuild: m.Protection}) {
 		steps = append(steps, StepChangeProtection)
@@ -254,6 +257,16 @@ func liveManagers(d *Desired, l *Live) (*Server, []Server) {
 			continue
 		}
 		others = append(others, s)
+	}
+	if named == nil {
+		// The fleet's server of the manager's name whose role label was
+		// removed by hand is the manager, not a plugin instance.
+		for i, s := range l.Servers {
+			if s.Name == d.Manager.Name && lostRole(s.Labels) {
+				named = &l.Servers[i]
+				break
+			}
+		}
 	}
 	if named != nil {
 		return named, others

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 )
 
 // Hooks receive what Apply and Destroy do while they do it, as data. Views
@@ -67,6 +69,9 @@ const (
 	OpDelete OpKind = "delete"
 	// OpSetRules replaces a firewall's rules with one set_rules.
 	OpSetRules OpKind = "set_rules"
+	// OpDetach removes a firewall from a label selector or a server it
+	// applies to, before the firewall is deleted.
+	OpDetach OpKind = "detach"
 	// OpShutdown shuts the manager down gracefully to change its type.
 	OpShutdown OpKind = "shutdown"
 	// OpPowerOff powers the manager off when the graceful shutdown did
@@ -104,6 +109,9 @@ type Op struct {
 	DigestRecord string
 	// Rules is how many rules a set_rules sets.
 	Rules int
+	// From is what a firewall is detached from: "label selector runner"
+	// or "server NAME (id N)" (detach).
+	From string
 	// Status is the server's status when a graceful shutdown timed out
 	// after Timeout (poweroff).
 	Status  string
@@ -119,6 +127,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s: Destroying... [id=%d]", o.Addr, o.ID)
 	case OpSetRules:
 		return fmt.Sprintf("%s: Setting %d rules...", o.Addr, o.Rules)
+	case OpDetach:
+		return fmt.Sprintf("%s: Detaching firewall %s from %s", o.Addr, o.Addr.Name(), o.From)
 	case OpShutdown:
 		return fmt.Sprintf("%s: Shutting down to change the server type...", o.Addr)
 	case OpPowerOff:
@@ -171,33 +181,10 @@ func (w ActionWait) String() string {
 	return "Waiting for " + what
 }
 
-// Retry is a request to Hetzner sent again after a wait.
-type Retry struct {
-	// Method and Path are the request's, without the query.
-	Method, Path string
-	// Status is the HTTP status that failed, 0 for a transport error
-	// (then Err says what failed); Code is Hetzner's error code when the
-	// answer had one (rate_limit_exceeded, conflict, locked).
-	Status int
-	Code   string
-	Err    string
-	// Attempt is the attempt that failed, MaxAttempts the bound.
-	Attempt, MaxAttempts int
-	// Wait is how long until the next attempt.
-	Wait time.Duration
-}
-
-// String is the retry's line in the human view.
-func (r Retry) String() string {
-	why := r.Err
-	if r.Status != 0 {
-		why = fmt.Sprintf("%d", r.Status)
-		if r.Code != "" {
-			why += " " + r.Code
-		}
-	}
-	return fmt.Sprintf("%s %s: %s: retrying in %s (attempt %d of %d)", r.Method, r.Path, why, r.Wait.Round(time.Millisecond), r.Attempt+1, r.MaxAttempts)
-}
+// Retry is a wait before a request to Hetzner is sent again: on the rate
+// limit (until when), or after a failed attempt. Its String is the line the
+// human view prints. The Hetzner client layer words and times it.
+type Retry = hcloudclient.Wait
 
 // Notice is something worth knowing about a resource that does not stop
 // the operation.

@@ -176,8 +176,7 @@ func CompleteLive(ctx context.Context, c Cloud, d *Desired, l *Live, opts ReadOp
 	if err := findNamesakes(ctx, c, d, l); err != nil {
 		return err
 	}
-	readFiles(ctx, d, l, opts)
-	return nil
+	return readFiles(ctx, d, l, opts)
 }
 
 func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
@@ -273,13 +272,16 @@ func ManagerEndpoint(m DesiredServer, s Server) Endpoint {
 	}
 }
 
-func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
+// readFiles reads the manager's files into l, or notes why it could not.
+// Its only error is a host key mismatch: never a note (see
+// HostKeyMismatchError).
+func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error {
 	if len(d.Files) == 0 {
-		return
+		return nil
 	}
 	m := liveManager(d, l)
 	if m == nil {
-		return // created by the plan: every file is new
+		return nil // created by the plan: every file is new
 	}
 	note := func(msg string, blocking bool) {
 		for _, f := range d.Files {
@@ -291,36 +293,40 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 	switch {
 	case opts.Connector == nil:
 		note(opts.NoConnectorReason, true)
-		return
+		return nil
 	case m.Status != "running":
 		l.FilesPending = fmt.Sprintf("server %s is %s", m.Name, m.Status)
-		return
+		return nil
 	case m.Labels[LabelSSHHostKey] == "":
 		note(fmt.Sprintf("server %s has no label %s: its SSH host key cannot be verified, so fleetctl does not connect "+
 			"(restore the label or replace the server)", m.Name, LabelSSHHostKey), true)
-		return
+		return nil
 	case m.IPv4 == "":
 		note(fmt.Sprintf("server %s has no public IPv4 address to reach it over SSH", m.Name), true)
-		return
+		return nil
 	}
+	ep := ManagerEndpoint(d.Manager, *m)
 	files, err, ok := opts.early.take(m.ID)
 	if !ok {
-		files, err = opts.Connector.Connect(ctx, ManagerEndpoint(d.Manager, *m), false)
+		files, err = opts.Connector.Connect(ctx, ep, false)
+	}
+	if mismatch := hostKeyMismatch(*m, ep, err); mismatch != nil {
+		return mismatch
 	}
 	switch {
-	case errors.Is(err, sshremote.ErrHostKeyMismatch) || errors.Is(err, sshremote.ErrAuthFailed):
+	case errors.Is(err, sshremote.ErrAuthFailed):
 		// Never talk to a host that is not the manager, nor guess.
 		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
-		return
+		return nil
 	case err != nil && ctx.Err() == nil:
 		// A manager that runs but does not answer SSH yet (still booting,
 		// as after an apply that was interrupted right after creating
 		// it): apply waits for it and writes every file.
 		l.FilesPending = fmt.Sprintf("server %s does not accept SSH yet (%v)", m.Name, err)
-		return
+		return nil
 	case err != nil:
 		note(fmt.Sprintf("ssh %s: %v", m.Name, err), true)
-		return
+		return nil
 	}
 	defer files.Close()
 	marker, _, err := files.ReadFile(ctx, RestartMarker)
@@ -341,6 +347,7 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) {
 		}
 		l.Files[f.Addr] = lf
 	}
+	return nil
 }
 
 // readFile reads one desired file from the manager over SFTP. Files

@@ -75,7 +75,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 	}
 	if ref := f.Manager.SSH.PrivateKey; ref == nil {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
-	} else if key, err := ref.Resolve(); err != nil {
+	} else if key, err := ref.ResolveText(); err != nil {
 		s.NoConnectorReason = "manager.ssh.private_key: " + err.Error()
 	} else if c, err := NewSSHConnector([]byte(key)); err != nil {
 		s.NoConnectorReason = fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err)

@@ -254,18 +254,18 @@ func (l *Live) Fingerprint() string {
 		Notes     []Note
 	}
 	for _, k := range l.SSHKeys {
-		if isManagedRole(k.Labels, RoleSSHKey) {
+		if isManagedRole(k.Labels, RoleSSHKey) || lostRole(k.Labels) {
 			v.SSHKeys = append(v.SSHKeys, k)
 		}
 	}
 	for _, f := range l.Firewalls {
-		if isManagedRole(f.Labels, RoleFirewall) {
+		if isManagedRole(f.Labels, RoleFirewall) || lostRole(f.Labels) {
 			f.Rules = sortedRules(f.Rules)
 			v.Firewalls = append(v.Firewalls, f)
 		}
 	}
 	for _, s := range l.Servers {
-		if isManagedRole(s.Labels, RoleManager) {
+		if isManagedRole(s.Labels, RoleManager) || lostRole(s.Labels) {
 			v.Servers = append(v.Servers, s)
 		}
 	}
@@ -329,6 +329,17 @@ func (d *Desired) Fingerprint() string {
 func isManagedRole(labels map[string]string, role string) bool {
 	return labels[spec.LabelRole] == role
 }
+
+// lostRole reports whether labels carry no role: a resource of the fleet
+// (listed by the fleet label) whose role label was removed by hand. The
+// plugin always sets one, so Diff takes such a resource for the desired
+// resource of its name and restores its labels, and never prunes it.
+func lostRole(labels map[string]string) bool {
+	return labels[spec.LabelRole] == ""
+}
+
+// restoreLabelsReason explains the update of a resource that lost its role.
+const restoreLabelsReason = "labels changed outside fleetctl (no " + spec.LabelRole + "): restore them"
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {
 	out := make([]K, 0, len(m))

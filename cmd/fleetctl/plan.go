@@ -25,17 +25,33 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
-// newSession loads fleet.yaml and prepares the cloud and SSH access.
-func newSession(path, pluginBinary string, progress io.Writer) (*reconcile.Session, error) {
-	f, _, err := loadFleet(path, progress)
+// newSession loads fleet.yaml (its warnings go to log) and prepares the
+// cloud and SSH access; hooks receive the progress of apply and destroy
+// and the Hetzner adapter's retries.
+func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, log)
 	if err != nil {
 		return nil, err
 	}
 	return reconcile.NewSession(f, reconcile.SessionOptions{
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
-		Progress:     progress,
+		Hooks:        hooks,
 	})
+}
+
+// progressView returns the hooks for the output format of apply and
+// destroy: the text view's lines on stderr, or JSON events on stdout
+// (then also returned as events, for the stream's first and last lines).
+func progressView(s streams, output string) (hooks reconcile.Hooks, events *planview.JSONHooks, err error) {
+	switch output {
+	case "text":
+		return planview.NewTextHooks(s.ErrOut), nil, nil
+	case "json":
+		events = planview.NewJSONHooks(s.Out)
+		return events, events, nil
+	}
+	return nil, nil, fmt.Errorf("--output %q: want text or json", output)
 }
 
 // useColor reports whether w is a terminal and NO_COLOR is unset.
@@ -57,6 +73,7 @@ type planOptions struct {
 	out              string
 	gitlabReport     string
 	detailedExitcode bool
+	failNotCompared  bool
 }
 
 func newPlanCmd(s streams) *cobra.Command {
@@ -71,8 +88,13 @@ It works with a read-only HCLOUD_TOKEN and without the runner token or the
 manager's SSH key, as in merge request pipelines: what it cannot compare is
 listed with the reason.
 
+A host key that does not match the manager's label is an error, never a
+note: fleetctl does not connect.
+
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
-1 error, 2 changes.`,
+1 error, 2 changes. --fail-on-not-compared makes anything not compared an
+error (exit 1) whatever else the plan holds: a scheduled drift check needs
+it, since "no changes" to what could be compared is no proof of no drift.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return planRun(cmd.Context(), s, o)
@@ -83,6 +105,7 @@ Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file for `fleetctl apply FILE`")
 	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
 	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
+	cmd.Flags().BoolVar(&o.failNotCompared, "fail-on-not-compared", false, "exit 1 when anything could not be compared (a missing SSH key or secret, an unreadable file), as a drift check needs")
 	return cmd
 }
 
@@ -90,7 +113,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
+	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
@@ -127,6 +150,9 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	}
 	if len(plan.Errors) > 0 {
 		return &codeError{code: exitError, err: fmt.Errorf("the plan has %d error(s); see above", len(plan.Errors))}
+	}
+	if n := len(plan.NotCompared); n > 0 && o.failNotCompared {
+		return &codeError{code: exitError, err: fmt.Errorf("%d item(s) were not compared (see above), and --fail-on-not-compared is set", n)}
 	}
 	if o.detailedExitcode && plan.HasChanges() {
 		return &codeError{code: exitChanges}

@@ -70,9 +70,12 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 // here, once: fleet.yaml problems one per line as file:line:col: path:
 // message, anything else after "Error: ".
 func run(ctx context.Context, args []string, s streams) int {
-	root := newRootCmd(s)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return runRoot(ctx, newRootCmd(s), args, s)
+}
+
+// runRoot is run with the command tree given, for tests that add to it.
+func runRoot(ctx context.Context, root *cobra.Command, args []string, s streams) int {
+	err := execute(ctx, root, args)
 	if err == nil {
 		return exitOK
 	}
@@ -84,6 +87,14 @@ func run(ctx context.Context, args []string, s streams) int {
 	}
 	printError(s.ErrOut, err)
 	return code
+}
+
+// execute runs the command tree; a panic in it becomes an *internalError,
+// so that a crash exits 1 like any error.
+func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
+	defer recoverPanic(&err)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 func printError(w io.Writer, err error) {

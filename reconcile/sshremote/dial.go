@@ -101,7 +101,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		Auth: []ssh.AuthMethod{ssh.PublicKeys(cfg.Signer)},
 		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
 			if got := HostKeyLabelValue(key); got != want {
-				return fmt.Errorf("%w: the server presented %s %s, expected %s", ErrHostKeyMismatch, key.Type(), got, want)
+				return &HostKeyMismatchError{KeyType: key.Type(), Presented: got, Expected: want}
 			}
 			hostKeyVerified.Store(true)
 			return nil
