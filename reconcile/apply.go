@@ -24,6 +24,9 @@ type ApplyOptions struct {
 	NoConnectorReason string
 	// AllowDestroy permits deletes and replaces.
 	AllowDestroy bool
+	// Confirm is destroy's --confirm: a destroy plan is applied only when
+	// it repeats the plan's fleet name, and then needs no AllowDestroy.
+	Confirm string
 	// Progress receives progress lines (stderr in the CLI).
 	Progress io.Writer
 	// ServerPoll is how often a shutting-down server is polled; default 1 s.
@@ -47,8 +50,17 @@ func (r Result) String() string { return string(r.Addr) + " " + r.Verb }
 
 // CheckApplicable returns why the plan cannot be applied as is, before
 // anything changes: conflicts, missing secrets, destructive changes without
-// permission, a plan made for another fleet.yaml.
+// permission, a plan made for another fleet.yaml, a destroy plan without
+// the fleet's name as confirmation.
 func CheckApplicable(p *Plan, opts ApplyOptions) error {
+	if p.Mode == ModeDestroy {
+		if opts.Confirm != p.Fleet {
+			return fmt.Errorf("nothing was changed:\n  %w", ConfirmDestroy(p.Fleet, opts.Confirm))
+		}
+		// Confirmed: every change is a delete, none needs the desired
+		// state or SSH.
+		opts.AllowDestroy, opts.Desired = true, nil
+	}
 	var errs []error
 	for _, e := range p.Errors {
 		errs = append(errs, errors.New(e))
@@ -198,7 +210,39 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	for i := len(phases) - 1; i >= 0; i-- {
-		if err := a.concurrently(ctx, a.changesOf(phases[i], true)); err != nil {
+		deletes := a.changesOf(phases[i], true)
+		if err := a.concurrently(ctx, deletes); err != nil {
+			return err
+		}
+		if a.plan.Mode == ModeDestroy {
+			if err := a.deleteLate(ctx, deletes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteLate deletes, after a destroy plan's deletes of a kind, what of the
+// kind appeared since the plan (see kindApply.late). Only one round: what
+// appears after it is the work of a plugin that outlived its manager.
+func (a *applier) deleteLate(ctx context.Context, deletes []Change) error {
+	var kinds []Kind
+	for _, ch := range deletes {
+		if k := ch.Addr.Kind(); !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		row, _ := kindOf(k)
+		if row.late == nil {
+			continue
+		}
+		late, err := row.late(a, ctx)
+		if err != nil {
+			return fmt.Errorf("%s: list again: %w", k, err)
+		}
+		if err := a.concurrently(ctx, late); err != nil {
 			return err
 		}
 	}

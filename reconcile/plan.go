@@ -204,10 +204,32 @@ type Note struct {
 // String formats the note for humans.
 func (n Note) String() string { return n.Subject + ": not compared: " + n.Message }
 
+// Mode is what a plan converges to, as Terraform's plan modes.
+type Mode string
+
+// The plan modes. A normal plan converges to fleet.yaml; a destroy plan
+// (PlanDestroy) deletes everything the fleet owns and is applied only by
+// destroy, with the fleet's name as confirmation.
+const (
+	ModeNormal  Mode = ""
+	ModeDestroy Mode = "destroy"
+)
+
+// String names the mode as messages do.
+func (m Mode) String() string {
+	if m == ModeNormal {
+		return "normal"
+	}
+	return string(m)
+}
+
 // Plan is the result of Diff: data, rendered by planview and executed by Apply.
 type Plan struct {
 	// Fleet is the fleet's name.
 	Fleet string `json:"fleet"`
+	// Mode is ModeNormal (left out of JSON, so that plans saved before
+	// destroy plans existed read back unchanged) or ModeDestroy.
+	Mode Mode `json:"mode,omitempty"`
 	// Changes holds one entry per managed resource, NoOp included, sorted
 	// by address.
 	Changes []Change `json:"changes"`
@@ -226,6 +248,10 @@ type Plan struct {
 	// through a keyed digest. A saved plan is refused when fleet.yaml or a
 	// secret changed since.
 	DesiredFingerprint string `json:"desired_fingerprint"`
+	// UpstreamGroups, in a destroy plan, are the upstream plugin's
+	// instance groups: Apply lists their servers again after deleting the
+	// planned ones, for those a still-running plugin created meanwhile.
+	UpstreamGroups []UpstreamGroup `json:"upstream_groups,omitempty"`
 }
 
 // Counts are the numbers a plan summary and GitLab's terraform report show.

@@ -155,7 +155,23 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 	}
 }
 
-// Destroy removes everything the fleet owns.
+// Destroy removes everything the fleet owns: PlanDestroy, then
+// ApplyDestroy.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
 	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Progress)
+}
+
+// PlanDestroy lists what the fleet owns and plans its removal. Like
+// Destroy it never builds the desired state: it needs neither a secret of
+// fleet.yaml nor the manager's SSH key.
+func (s *Session) PlanDestroy(ctx context.Context) (*Plan, error) {
+	return PlanDestroy(ctx, s.Cloud, s.Fleet)
+}
+
+// ApplyDestroy applies a destroy plan (one this session made, or a saved one
+// that CheckSaved accepted); confirm must be the fleet's name.
+func (s *Session) ApplyDestroy(ctx context.Context, p *Plan, confirm string) ([]Result, error) {
+	opts := s.applyOptions(false)
+	opts.Desired, opts.Confirm = nil, confirm
+	return Apply(ctx, p, opts)
 }

@@ -191,6 +191,9 @@ type Live struct {
 	// UpstreamInstances are the servers the upstream plugin created for
 	// the fleet's runners (see UpstreamGroup).
 	UpstreamInstances []Server
+	// UpstreamSSHKeys are the upstream plugin's SSH keys of the fleet's
+	// runners; only a destroy plan lists them (see ListDestroyable).
+	UpstreamSSHKeys []SSHKey
 	// Unlabelled are resources without the fleet label that carry a
 	// desired resource's name, by address.
 	UnlabelledSSHKeys   map[string]SSHKey
