@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,6 +58,7 @@ type planOptions struct {
 	out              string
 	gitlabReport     string
 	detailedExitcode bool
+	destroy          bool
 }
 
 func newPlanCmd(s streams) *cobra.Command {
@@ -71,6 +73,11 @@ It works with a read-only HCLOUD_TOKEN and without the runner token or the
 manager's SSH key, as in merge request pipelines: what it cannot compare is
 listed with the reason.
 
+With --destroy it shows what destroy would remove instead: every resource
+carrying the fleet's label, the autoscaled instances included. It then needs
+neither secrets of fleet.yaml nor SSH, and a plan saved with --out is applied
+with ` + "`fleetctl destroy --confirm NAME FILE`" + `.
+
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 1 error, 2 changes.`,
 		Args: cobra.NoArgs,
@@ -83,6 +90,7 @@ Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file for `fleetctl apply FILE`")
 	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
 	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
+	cmd.Flags().BoolVar(&o.destroy, "destroy", false, "plan the removal of everything the fleet owns, as destroy does")
 	return cmd
 }
 
@@ -90,11 +98,19 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
+	if o.destroy && o.adopt {
+		return errors.New("--adopt and --destroy exclude each other: a destroy plan adopts nothing")
+	}
 	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
 	if err != nil {
 		return err
 	}
-	plan, err := sess.Plan(ctx, o.adopt)
+	var plan *reconcile.Plan
+	if o.destroy {
+		plan, err = sess.PlanDestroy(ctx)
+	} else {
+		plan, err = sess.Plan(ctx, o.adopt)
+	}
 	if err != nil {
 		return fieldProblem(sess.Fleet, err)
 	}
@@ -110,7 +126,11 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 		if err := reconcile.WritePlanFile(o.out, plan); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.ErrOut, "Saved the plan to %s: apply it with `fleetctl apply -f %s %s`.\n", o.out, o.file, o.out)
+		if o.destroy {
+			fmt.Fprintf(s.ErrOut, "Saved the destroy plan to %s: apply it with `fleetctl destroy -f %s --confirm %s %s`.\n", o.out, o.file, plan.Fleet, o.out)
+		} else {
+			fmt.Fprintf(s.ErrOut, "Saved the plan to %s: apply it with `fleetctl apply -f %s %s`.\n", o.out, o.file, o.out)
+		}
 	}
 	if o.gitlabReport != "" {
 		f, err := os.OpenFile(o.gitlabReport, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)

@@ -90,14 +90,21 @@ var legend = []struct {
 // used, one block per changed resource with its attribute changes and the
 // reason for each replace, what could not be compared, the plugin's
 // instances, and a summary line.
+// A destroy plan reads the same, with its own first line and no-change
+// line; its autoscaled instances are changes of their own.
 func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 	p := &printer{w: w, color: opts.Color}
 	used := map[reconcile.Action]bool{}
 	for _, ch := range plan.Changes {
 		used[ch.Action] = true
 	}
+	destroy := plan.Mode == reconcile.ModeDestroy
 	if plan.HasChanges() {
-		p.printf("fleetctl compared fleet.yaml with the live state of fleet %q.\n", plan.Fleet)
+		if destroy {
+			p.printf("fleetctl listed every resource of fleet %q to destroy it.\n", plan.Fleet)
+		} else {
+			p.printf("fleetctl compared fleet.yaml with the live state of fleet %q.\n", plan.Fleet)
+		}
 		p.printf("Resource actions are indicated with the following symbols:\n")
 		for _, l := range legend {
 			if used[l.action] {
@@ -136,6 +143,8 @@ func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 	if plan.HasChanges() {
 		c := plan.Counts()
 		p.printf("%s %d to add, %d to change, %d to destroy.\n", p.paint(ansiBold, "Plan:"), c.Add, c.Change, c.Destroy)
+	} else if destroy {
+		p.printf("%s No objects need to be destroyed.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	} else {
 		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	}
