@@ -87,7 +87,9 @@ func TestDiffDestroyFingerprints(t *testing.T) {
 		{"an upstream instance gone", func(l *Live) { l.UpstreamInstances = nil }, false},
 		{"a firewall relabelled", func(l *Live) { l.Firewalls[0].Labels = owner(RoleFirewall, map[string]string{"x": "y"}) }, true},
 		{"the manager's protection lifted", func(l *Live) { l.Servers[0].Protection = Protection{} }, true},
-		{"an SSH key more", func(l *Live) { l.SSHKeys = append(l.SSHKeys, SSHKey{ID: 9, Name: "ops", Labels: owner(RoleSSHKey, nil)}) }, true},
+		{"an SSH key more", func(l *Live) {
+			l.SSHKeys = append(l.SSHKeys, SSHKey{ID: 9, Name: "ops", Labels: owner(RoleSSHKey, nil)})
+		}, true},
 		{"the plugin's key gone", func(l *Live) { l.SSHKeys = l.SSHKeys[:1] }, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
