@@ -27,7 +27,10 @@ type ApplyOptions struct {
 	// Confirm is destroy's --confirm: a destroy plan is applied only when
 	// it repeats the plan's fleet name, and then needs no AllowDestroy.
 	Confirm string
-	// Progress receives progress lines (stderr in the CLI).
+	// Hooks receive what Apply does while it does it (see Hooks).
+	Hooks Hooks
+	// Progress, when Hooks is nil, receives each event's line as
+	// planview's text view words it.
 	Progress io.Writer
 	// ServerPoll is how often a shutting-down server is polled; default 1 s.
 	ServerPoll time.Duration
@@ -128,8 +131,8 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) ([]Result, error) {
 	if err := CheckApplicable(p, opts); err != nil {
 		return nil, err
 	}
-	if opts.Progress == nil {
-		opts.Progress = io.Discard
+	if opts.Hooks == nil {
+		opts.Hooks = lineHooks(opts.Progress)
 	}
 	if opts.ServerPoll <= 0 {
 		opts.ServerPoll = time.Second
@@ -164,10 +167,12 @@ type applier struct {
 	deferred []deferredAction
 }
 
+// record notes a change as done and tells the hooks.
 func (a *applier) record(addr Addr, verb string) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.results = append(a.results, Result{addr, verb})
+	a.mu.Unlock()
+	a.opts.Hooks.PostChange(Result{addr, verb})
 }
 
 func (a *applier) done() []Result {
@@ -176,11 +181,8 @@ func (a *applier) done() []Result {
 	return append([]Result(nil), a.results...)
 }
 
-func (a *applier) progressf(format string, args ...any) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	fmt.Fprintf(a.opts.Progress, format+"\n", args...)
-}
+// op tells the hooks that an operation starts.
+func (a *applier) op(o Op) { a.opts.Hooks.PreOp(o) }
 
 // run applies the plan's changes phase by phase (see kindApply), then
 // waits for the actions left for later, then deletes in reverse order.
@@ -349,7 +351,7 @@ func (a *applier) applyChange(ctx context.Context, ch Change) error {
 	return nil
 }
 
-// wait waits on actions, printing hcloud-CLI-like progress.
+// wait waits on actions, reporting hcloud-CLI-like progress to the hooks.
 func (a *applier) wait(ctx context.Context, actions ...CloudAction) error {
 	var pending []CloudAction
 	for _, act := range actions {
@@ -363,7 +365,7 @@ func (a *applier) wait(ctx context.Context, actions ...CloudAction) error {
 	started := time.Now()
 	lastShown := map[int64]time.Time{}
 	for _, act := range pending {
-		a.progressf("Waiting for %s", describeAction(act))
+		a.opts.Hooks.Waiting(ActionWait{State: WaitStarted, Action: act})
 		lastShown[act.ID] = started
 	}
 	return a.opts.Cloud.WaitFor(ctx, func(u CloudAction) {
@@ -373,12 +375,12 @@ func (a *applier) wait(ctx context.Context, actions ...CloudAction) error {
 			// show their progress every few seconds, for CI logs.
 			if time.Since(lastShown[u.ID]) >= progressEvery {
 				lastShown[u.ID] = time.Now()
-				a.progressf("Waiting for %s ... %d%% (%s)", describeAction(u), u.Progress, time.Since(started).Round(time.Second))
+				a.opts.Hooks.Waiting(ActionWait{State: WaitRunning, Action: u, Elapsed: time.Since(started)})
 			}
 		case ActionSuccess:
-			a.progressf("Waiting for %s ... done (%s)", describeAction(u), time.Since(started).Round(100*time.Millisecond))
+			a.opts.Hooks.Waiting(ActionWait{State: WaitDone, Action: u, Elapsed: time.Since(started)})
 		case ActionError:
-			a.progressf("Waiting for %s ... failed: %s", describeAction(u), u.Error)
+			a.opts.Hooks.Waiting(ActionWait{State: WaitFailed, Action: u, Elapsed: time.Since(started)})
 		}
 	}, pending...)
 }

@@ -26,7 +26,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		return errors.New("the manager's files: the manager's address or host key is unknown")
 	}
 	ep := ManagerEndpoint(a.opts.Desired.Manager, *srv)
-	a.progressf("Connecting to %s (%s) over SSH...", srv.Name, ep.Addr)
+	a.op(Op{Addr: NewAddr(KindServer, srv.Name), Kind: OpConnect, Server: srv.Name, Endpoint: ep.Addr})
 	readyCtx, cancel := context.WithTimeout(ctx, a.opts.ReadyTimeout)
 	defer cancel()
 	files, err := a.opts.Connector.Connect(readyCtx, ep, true)
@@ -34,7 +34,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		return fmt.Errorf("ssh %s: %w", srv.Name, err)
 	}
 	defer files.Close()
-	a.progressf("Waiting for cloud-init on %s...", srv.Name)
+	a.op(Op{Addr: NewAddr(KindServer, srv.Name), Kind: OpCloudInit, Server: srv.Name})
 	if _, _, err := files.Run(readyCtx, "cloud-init status --wait >/dev/null 2>&1; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ] || { echo \"cloud-init failed (status $s)\" >&2; exit $s; }"); err != nil {
 		return fmt.Errorf("%s: cloud-init: %w", srv.Name, err)
 	}
@@ -60,13 +60,13 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		if ch.Action == NoOp {
 			// Only a digest record to repair, while connected anyway;
 			// a failure costs later plans time, not correctness.
-			a.progressf("%s: Recording the digest of %s in %s...", ch.Addr, df.Path, df.DigestRecord)
+			a.op(Op{Addr: ch.Addr, Kind: OpRecordDigest, Path: df.Path, DigestRecord: df.DigestRecord})
 			if err := recordDigest(ctx, files, df); err != nil {
-				a.progressf("%s: %v", ch.Addr, err)
+				a.opts.Hooks.Notice(Notice{Addr: ch.Addr, Message: err.Error()})
 			}
 			continue
 		}
-		a.progressf("%s: Writing %s (%d bytes, mode %s)...", ch.Addr, df.Path, df.ContentSize(), modeString(df.Mode))
+		a.op(Op{Addr: ch.Addr, Kind: OpWrite, Path: df.Path, Size: df.ContentSize(), Mode: df.Mode})
 		var err error
 		if df.DigestRecord != "" {
 			err = writeWithDigestRecord(ctx, files, df)
@@ -79,7 +79,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		a.record(ch.Addr, "written")
 	}
 	if restart {
-		a.progressf("Restarting gitlab-runner on %s (plugin settings changed)...", srv.Name)
+		a.op(Op{Addr: AddrRestart, Kind: OpRestart, Server: srv.Name})
 		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}

@@ -42,7 +42,7 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 		pending = nil
 		switch step {
 		case StepCreate:
-			a.progressf("%s: Creating...", ch.Addr)
+			a.op(Op{Addr: ch.Addr, Kind: OpCreate})
 			fw, acts, err := c.CreateFirewall(ctx, FirewallCreate{Name: df.Name, Labels: df.Labels, Rules: df.Rules, ApplyTo: df.ApplyTo})
 			if IsUniquenessError(err) {
 				fw, acts, err = a.adoptFirewall(ctx, df)
@@ -61,7 +61,7 @@ func (a *applier) applyFirewall(ctx context.Context, ch Change) error {
 				return fmt.Errorf("update labels: %w", err)
 			}
 		case StepSetRules:
-			a.progressf("%s: Setting %d rules...", ch.Addr, len(df.Rules))
+			a.op(Op{Addr: ch.Addr, Kind: OpSetRules, Rules: len(df.Rules)})
 			acts, err := c.SetFirewallRules(ctx, id, df.Rules)
 			if err != nil {
 				return fmt.Errorf("set rules: %w", err)
@@ -121,7 +121,7 @@ func (a *applier) adoptFirewall(ctx context.Context, df DesiredFirewall) (Firewa
 
 // deleteFirewallChange prunes a firewall that left fleet.yaml.
 func (a *applier) deleteFirewallChange(ctx context.Context, ch Change) error {
-	a.progressf("%s: Destroying... [id=%d]", ch.Addr, ch.ID)
+	a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
 	if err := a.deleteFirewall(ctx, ch.ID, stringSlice(ch.Before["apply_to"])); err != nil {
 		return err
 	}

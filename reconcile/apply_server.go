@@ -31,7 +31,7 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			}
 			err = wrapErr("disable protection", err)
 		case StepDelete:
-			a.progressf("%s: Destroying... [id=%d]", ch.Addr, srv.ID)
+			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: srv.ID})
 			var act CloudAction
 			if act, err = c.DeleteServer(ctx, srv.ID); err == nil {
 				err = a.wait(ctx, act)
@@ -41,7 +41,7 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			}
 			err = wrapErr("delete", err)
 		case StepCreate:
-			a.progressf("%s: Creating...", ch.Addr)
+			a.op(Op{Addr: ch.Addr, Kind: OpCreate})
 			srv, err = a.createServer(ctx, m)
 			err = wrapErr("create", err)
 		case StepUpdate, StepAdopt:
@@ -135,7 +135,7 @@ func (a *applier) createServer(ctx context.Context, m DesiredServer) (*Server, e
 		if found == nil || found.Labels[spec.LabelFleet] != a.opts.Desired.Fleet || found.Labels[spec.LabelRole] != RoleManager {
 			return nil, fmt.Errorf("a server named %q exists without the label %s=%s (created since the plan): rerun plan", m.Name, spec.LabelFleet, a.opts.Desired.Fleet)
 		}
-		a.progressf("hcloud_server.%s: found the server an earlier apply created [id=%d]", m.Name, found.ID)
+		a.opts.Hooks.Notice(Notice{Addr: NewAddr(KindServer, m.Name), Message: fmt.Sprintf("found the server an earlier apply created [id=%d]", found.ID)})
 		return found, nil
 	}
 	if err != nil {
@@ -151,7 +151,7 @@ func (a *applier) createServer(ctx context.Context, m DesiredServer) (*Server, e
 // hard after ShutdownTimeout), change_type keeping the disk, power on.
 func (a *applier) changeServerType(ctx context.Context, addr Addr, id int64, serverType string) error {
 	c := a.opts.Cloud
-	a.progressf("%s: Shutting down to change the server type...", addr)
+	a.op(Op{Addr: addr, Kind: OpShutdown, ID: id})
 	cur, err := c.GetServer(ctx, id)
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func (a *applier) changeServerType(ctx context.Context, addr Addr, id int64, ser
 				break
 			}
 			if time.Now().After(deadline) {
-				a.progressf("%s: still %s after %s: powering off", addr, cur.Status, a.opts.ShutdownTimeout)
+				a.op(Op{Addr: addr, Kind: OpPowerOff, ID: id, Status: cur.Status, Timeout: a.opts.ShutdownTimeout})
 				act, err := c.ServerPower(ctx, id, PowerOff)
 				if err == nil {
 					err = a.wait(ctx, act)
@@ -207,7 +207,7 @@ func (a *applier) changeServerType(ctx context.Context, addr Addr, id int64, ser
 
 // deleteServerChange prunes a manager that left fleet.yaml.
 func (a *applier) deleteServerChange(ctx context.Context, ch Change) error {
-	a.progressf("%s: Destroying... [id=%d]", ch.Addr, ch.ID)
+	a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
 	if err := a.deleteServer(ctx, ch.ID, ch.Steps); err != nil {
 		return err
 	}

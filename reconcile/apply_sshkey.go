@@ -32,12 +32,12 @@ func (a *applier) applySSHKey(ctx context.Context, ch Change) error {
 	for _, step := range ch.Steps {
 		switch step {
 		case StepDelete:
-			a.progressf("%s: Destroying... [id=%d]", ch.Addr, ch.ID)
+			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
 			if err := c.DeleteSSHKey(ctx, ch.ID); err != nil && !IsNotFound(err) {
 				return fmt.Errorf("delete: %w", err)
 			}
 		case StepCreate:
-			a.progressf("%s: Creating...", ch.Addr)
+			a.op(Op{Addr: ch.Addr, Kind: OpCreate})
 			k, err := c.CreateSSHKey(ctx, SSHKeyCreate{Name: dk.Name, PublicKey: dk.PublicKey, Labels: dk.Labels})
 			if IsUniquenessError(err) {
 				k, err = a.adoptSSHKey(ctx, dk)
@@ -63,7 +63,7 @@ func (a *applier) applySSHKey(ctx context.Context, ch Change) error {
 
 // deleteSSHKey prunes a key that left fleet.yaml.
 func (a *applier) deleteSSHKey(ctx context.Context, ch Change) error {
-	a.progressf("%s: Destroying... [id=%d]", ch.Addr, ch.ID)
+	a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
 	if err := a.opts.Cloud.DeleteSSHKey(ctx, ch.ID); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("delete: %w", err)
 	}

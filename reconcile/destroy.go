@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 
@@ -18,14 +17,15 @@ import (
 // servers of their instance groups and its SSH key named after the group
 // (see UpstreamGroup). Protection is lifted only on servers the fleet owns;
 // nothing else is touched. confirm must be the fleet's name. Like Apply, it
-// returns what it did, also when it fails half-way.
+// returns what it did, also when it fails half-way, and reports to hooks
+// (nil ignores the events) while it works.
 //
 // It is PlanDestroy and Apply, the engine every plan goes through: the
 // servers go first, then the firewalls and SSH keys. A plugin still running
 // on the manager may create an instance while the servers go, so once they
 // are gone the servers are listed once more and what appeared meanwhile is
 // removed too.
-func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progress io.Writer) ([]Result, error) {
+func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, hooks Hooks) ([]Result, error) {
 	if err := ConfirmDestroy(f.Name, confirm); err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, progre
 	if err != nil {
 		return nil, err
 	}
-	return Apply(ctx, p, ApplyOptions{Cloud: c, Progress: progress, Confirm: confirm})
+	return Apply(ctx, p, ApplyOptions{Cloud: c, Hooks: hooks, Confirm: confirm})
 }
 
 // ConfirmDestroy checks destroy's confirmation before anything is read or

@@ -26,6 +26,9 @@ type HetznerOptions struct {
 	Retry RetryPolicy
 	// UserAgent names the program, e.g. "fleetctl/1.2.3".
 	UserAgent string
+	// OnRetry, when set, is told of each request about to be retried
+	// (Hooks.Retrying).
+	OnRetry func(Retry)
 }
 
 // HetznerCloud is the Cloud backed by Hetzner's API through hcloud-go.
@@ -48,6 +51,7 @@ func NewHetznerCloud(opts HetznerOptions) *HetznerCloud {
 		poll = 250 * time.Millisecond
 	}
 	rt := newRetryTransport(http.DefaultTransport, opts.Retry)
+	rt.onRetry = opts.OnRetry
 	o := []hcloud.ClientOption{
 		hcloud.WithToken(opts.Token),
 		hcloud.WithHTTPClient(&http.Client{Transport: rt, Timeout: 60 * time.Second}),

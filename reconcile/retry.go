@@ -61,6 +61,8 @@ type retryTransport struct {
 	policy   RetryPolicy
 	requests atomic.Int64
 	now      func() time.Time
+	// onRetry, when set, is told of each retry before its wait.
+	onRetry func(Retry)
 }
 
 func newRetryTransport(base http.RoundTripper, p RetryPolicy) *retryTransport {
@@ -88,6 +90,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !retry || attempt >= t.policy.MaxAttempts || (req.Body != nil && req.GetBody == nil) {
 			return resp, err
 		}
+		if t.onRetry != nil {
+			t.onRetry(retryEvent(req, resp, err, attempt, t.policy.MaxAttempts, wait))
+		}
 		if resp != nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -103,6 +108,19 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			backoff = min(backoff*2, t.policy.MaxBackoff)
 		}
 	}
+}
+
+// retryEvent describes a retry for the hooks: the request's method and
+// path (never its query or headers) and what failed.
+func retryEvent(req *http.Request, resp *http.Response, err error, attempt, maxAttempts int, wait time.Duration) Retry {
+	r := Retry{Method: req.Method, Path: req.URL.Path, Attempt: attempt, MaxAttempts: maxAttempts, Wait: wait}
+	if err != nil {
+		r.Err = err.Error()
+	} else {
+		r.Status = resp.StatusCode
+		r.Code = peekErrorCode(resp)
+	}
+	return r
 }
 
 // retryAfter decides whether a response is retried and after how long. It

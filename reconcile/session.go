@@ -21,7 +21,11 @@ type SessionOptions struct {
 	Retry        RetryPolicy
 	// UserAgent names the program in API requests.
 	UserAgent string
-	// Progress receives progress lines; nil discards them.
+	// Hooks receive what Apply and Destroy do, and the Hetzner adapter's
+	// retries, while they happen.
+	Hooks Hooks
+	// Progress, when Hooks is nil, receives each event's line as
+	// planview's text view words it; nil discards them.
 	Progress io.Writer
 	// ServerPoll, ShutdownTimeout, ReadyTimeout tune Apply; zero means
 	// defaults.
@@ -50,8 +54,8 @@ type Session struct {
 // manager's SSH key (optional: plan works without it) and the desired state.
 func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 	s := &Session{Fleet: f, opts: opts}
-	if opts.Progress == nil {
-		s.opts.Progress = io.Discard
+	if opts.Hooks == nil {
+		s.opts.Hooks = lineHooks(opts.Progress)
 	}
 	s.Cloud = opts.Cloud
 	if s.Cloud == nil {
@@ -67,7 +71,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		if endpoint == "" {
 			endpoint = os.Getenv("HCLOUD_ENDPOINT")
 		}
-		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent})
+		s.Cloud = NewHetznerCloud(HetznerOptions{Token: token, Endpoint: endpoint, PollInterval: opts.PollInterval, Retry: opts.Retry, UserAgent: opts.UserAgent, OnRetry: s.opts.Hooks.Retrying})
 	}
 	if ref := f.Manager.SSH.PrivateKey; ref == nil {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
@@ -150,7 +154,7 @@ func (s *Session) Apply(ctx context.Context, p *Plan, allowDestroy bool) ([]Resu
 func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 	return ApplyOptions{
 		Cloud: s.Cloud, Desired: s.Desired, Connector: s.Connector, NoConnectorReason: s.NoConnectorReason,
-		AllowDestroy: allowDestroy, Progress: s.opts.Progress,
+		AllowDestroy: allowDestroy, Hooks: s.opts.Hooks,
 		ServerPoll: s.opts.ServerPoll, ShutdownTimeout: s.opts.ShutdownTimeout, ReadyTimeout: s.opts.ReadyTimeout,
 	}
 }
@@ -158,7 +162,7 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 // Destroy removes everything the fleet owns: PlanDestroy, then
 // ApplyDestroy.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Progress)
+	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
 }
 
 // PlanDestroy lists what the fleet owns and plans its removal. Like

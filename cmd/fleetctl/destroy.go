@@ -14,6 +14,7 @@ type destroyOptions struct {
 	file     string
 	confirm  string
 	planFile string
+	output   string
 }
 
 func newDestroyCmd(s streams) *cobra.Command {
@@ -29,7 +30,10 @@ without the label is touched. --confirm must repeat the fleet's name.
 It plans the removal (as plan --destroy shows it), shows the plan and applies
 it. Given the destroy plan saved by plan --destroy --out, it applies that one,
 and refuses it when the fleet's resources changed since it was made.
-Autoscaled instances the plugin created meanwhile are removed all the same.`,
+Autoscaled instances the plugin created meanwhile are removed all the same.
+
+With -o json, stdout is a stream of JSON events, one object per line, as
+apply -o json writes it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -40,35 +44,46 @@ Autoscaled instances the plugin created meanwhile are removed all the same.`,
 	}
 	cmd.Flags().StringVarP(&o.file, "file", "f", defaultFleetFile, "the fleet.yaml naming the fleet")
 	cmd.Flags().StringVar(&o.confirm, "confirm", "", "the fleet's name, to confirm")
+	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, or json for JSON events on stdout, one per line")
 	return cmd
 }
 
 func destroyRun(ctx context.Context, s streams, o destroyOptions) error {
-	sess, err := newSession(o.file, "", s.ErrOut)
+	hooks, events, err := progressView(s, o.output)
 	if err != nil {
 		return err
 	}
-	if err := reconcile.ConfirmDestroy(sess.Fleet.Name, o.confirm); err != nil {
+	if events == nil {
+		return destroyText(ctx, s, o, hooks)
+	}
+	events.Version("destroy")
+	n, err := destroyEvents(ctx, s, o, events)
+	if err != nil {
+		events.Error(err)
 		return err
 	}
-	var saved *reconcile.Plan
-	if o.planFile != "" {
-		if saved, err = reconcile.ReadPlanFile(o.planFile); err != nil {
-			return err
-		}
-		if saved.Mode != reconcile.ModeDestroy {
-			return fmt.Errorf("%s: not a destroy plan: apply it with `fleetctl apply`, or make one with `fleetctl plan --destroy --out FILE`; nothing was changed", o.planFile)
-		}
+	events.Summary("destroy", reconcile.Counts{Destroy: n})
+	return nil
+}
+
+// destroyEvents destroys with the JSON view: the plan as planned_change
+// events, the progress and results as they happen.
+func destroyEvents(ctx context.Context, s streams, o destroyOptions, events *planview.JSONHooks) (int, error) {
+	sess, plan, err := destroyPlan(ctx, s, o, events)
+	if err != nil {
+		return 0, err
 	}
-	plan, err := sess.PlanDestroy(ctx)
+	events.Plan(plan)
+	results, err := sess.ApplyDestroy(ctx, plan, o.confirm)
+	return len(results), err
+}
+
+// destroyText destroys with the human view: the plan and the results on
+// stdout, the progress on stderr.
+func destroyText(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) error {
+	sess, plan, err := destroyPlan(ctx, s, o, hooks)
 	if err != nil {
 		return err
-	}
-	if saved != nil {
-		if err := reconcile.CheckSaved(saved, plan); err != nil {
-			return fmt.Errorf("%s: %w", o.planFile, err)
-		}
-		plan = saved
 	}
 	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)}); err != nil {
 		return err
@@ -85,4 +100,37 @@ func destroyRun(ctx context.Context, s streams, o destroyOptions) error {
 	}
 	fmt.Fprintf(s.Out, "\nDestroy complete! Resources: %d destroyed.\n", len(results))
 	return nil
+}
+
+// destroyPlan checks the confirmation, then makes the destroy plan, or
+// takes the saved one when it is a destroy plan that still matches the
+// live state.
+func destroyPlan(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) (*reconcile.Session, *reconcile.Plan, error) {
+	sess, err := newSession(o.file, "", s.ErrOut, hooks)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := reconcile.ConfirmDestroy(sess.Fleet.Name, o.confirm); err != nil {
+		return nil, nil, err
+	}
+	var saved *reconcile.Plan
+	if o.planFile != "" {
+		if saved, err = reconcile.ReadPlanFile(o.planFile); err != nil {
+			return nil, nil, err
+		}
+		if saved.Mode != reconcile.ModeDestroy {
+			return nil, nil, fmt.Errorf("%s: not a destroy plan: apply it with `fleetctl apply`, or make one with `fleetctl plan --destroy --out FILE`; nothing was changed", o.planFile)
+		}
+	}
+	plan, err := sess.PlanDestroy(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if saved != nil {
+		if err := reconcile.CheckSaved(saved, plan); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", o.planFile, err)
+		}
+		plan = saved
+	}
+	return sess, plan, nil
 }

@@ -26,17 +26,33 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
-// newSession loads fleet.yaml and prepares the cloud and SSH access.
-func newSession(path, pluginBinary string, progress io.Writer) (*reconcile.Session, error) {
-	f, _, err := loadFleet(path, progress)
+// newSession loads fleet.yaml (its warnings go to log) and prepares the
+// cloud and SSH access; hooks receive the progress of apply and destroy
+// and the Hetzner adapter's retries.
+func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, log)
 	if err != nil {
 		return nil, err
 	}
 	return reconcile.NewSession(f, reconcile.SessionOptions{
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
-		Progress:     progress,
+		Hooks:        hooks,
 	})
+}
+
+// progressView returns the hooks for the output format of apply and
+// destroy: the text view's lines on stderr, or JSON events on stdout
+// (then also returned as events, for the stream's first and last lines).
+func progressView(s streams, output string) (hooks reconcile.Hooks, events *planview.JSONHooks, err error) {
+	switch output {
+	case "text":
+		return planview.NewTextHooks(s.ErrOut), nil, nil
+	case "json":
+		events = planview.NewJSONHooks(s.Out)
+		return events, events, nil
+	}
+	return nil, nil, fmt.Errorf("--output %q: want text or json", output)
 }
 
 // useColor reports whether w is a terminal and NO_COLOR is unset.
@@ -101,7 +117,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.destroy && o.adopt {
 		return errors.New("--adopt and --destroy exclude each other: a destroy plan adopts nothing")
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut)
+	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
