@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
+
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 )
 
 // Decrease deletes the instances concurrently and returns those whose
@@ -113,7 +115,7 @@ func (g *InstanceGroup) deleteServer(ctx context.Context, id int64) (*hcloud.Ser
 // plugin that stopped half-way through a create.
 func (g *InstanceGroup) sweepVolumes(ctx context.Context) error {
 	vols, err := g.client.Volume.AllWithOpts(ctx, hcloud.VolumeListOpts{
-		ListOpts: hcloud.ListOpts{LabelSelector: g.cfg.selector(), PerPage: 50},
+		ListOpts: hcloudclient.ListOpts(g.cfg.selector()),
 	})
 	if err != nil {
 		return fmt.Errorf("list volumes: %w", err)

@@ -17,6 +17,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 )
 
 var _ provider.InstanceGroup = (*InstanceGroup)(nil)
@@ -26,8 +28,9 @@ var _ provider.InstanceGroup = (*InstanceGroup)(nil)
 type InstanceGroup struct {
 	Settings
 
-	// transport, getenv and now are replaced in tests; zero means the real thing.
+	// transport, retry, getenv and now are replaced in tests; zero means the real thing.
 	transport http.RoundTripper
+	retry     hcloudclient.Policy
 	getenv    func(string) string
 
 	log       hclog.Logger
@@ -121,7 +124,7 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	if err != nil {
 		return provider.ProviderInfo{}, err
 	}
-	g.client = newClient(token, endpoint, g.log, g.transport)
+	g.client = newClient(token, endpoint, g.log, g.transport, g.retry)
 	g.known = map[string]provider.State{}
 	g.seenRunning = map[int64]bool{}
 	g.creating = map[string]bool{}

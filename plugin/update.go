@@ -8,6 +8,8 @@ import (
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"gitlab.com/gitlab-org/fleeting/fleeting/provider"
+
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 )
 
 // Update lists the runner's instances by label selector (one request per 50)
@@ -15,7 +17,7 @@ import (
 // now are reported deleted, once.
 func (g *InstanceGroup) Update(ctx context.Context, fn func(id string, state provider.State)) error {
 	servers, err := g.client.Server.AllWithOpts(ctx, hcloud.ServerListOpts{
-		ListOpts: hcloud.ListOpts{LabelSelector: g.cfg.selector(), PerPage: 50},
+		ListOpts: hcloudclient.ListOpts(g.cfg.selector()),
 	})
 	if err != nil {
 		return fmt.Errorf("list instances: %w", err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/crash"
 )
 
 // ApplyOptions are what Apply needs besides the plan.
@@ -143,27 +145,28 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) ([]Result, error) {
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 15 * time.Minute
 	}
-	a := &applier{opts: opts, plan: p, keyIDs: map[string]int64{}}
-	for _, ch := range p.Changes {
-		if ch.Addr.Kind() == KindSSHKey && ch.ID != 0 && ch.Action != Delete && !ch.Action.IsReplace() {
-			a.keyIDs[ch.Addr.Name()] = ch.ID
-		}
-	}
+	a := &applier{opts: opts, plan: p, keyIDs: keptKeyIDs(p)}
 	err := a.run(ctx)
 	res := a.done()
 	sort.SliceStable(res, func(i, j int) bool { return addrLess(res[i].Addr, res[j].Addr) })
 	return res, err
 }
 
+// applier is one run of Apply (or Destroy). Changes of one phase run in
+// goroutines of their own, so everything below mu is read and written
+// under it.
 type applier struct {
 	opts ApplyOptions
 	plan *Plan
 
 	mu      sync.Mutex
 	results []Result
-	keyIDs  map[string]int64
+	// keyIDs are the SSH keys' IDs by name, for the manager's create:
+	// kept keys' from the plan, created ones' once the first phase did.
+	keyIDs map[string]int64
 	// manager is the manager server after the server phase.
-	manager  *Server
+	manager *Server
+	// deferred are the actions waitLater left for the end of the apply.
 	deferred []deferredAction
 }
 
@@ -203,7 +206,7 @@ func (a *applier) run(ctx context.Context) error {
 			}
 		}
 		if len(onManager) > 0 {
-			if err := a.applyFiles(ctx, append(onManager, a.digestRepairs()...)); err != nil {
+			if err := a.applyFiles(ctx, onManager); err != nil {
 				return err
 			}
 		}
@@ -322,6 +325,7 @@ func (a *applier) concurrently(ctx context.Context, changes []Change) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer crash.Recover(&errs[i])
 			errs[i] = a.applyChange(ctx, ch)
 		}()
 	}

@@ -358,7 +358,7 @@ func TestPlanWithLittle(t *testing.T) {
 	for _, want := range []string{
 		"file.config_toml: not compared: manager.ssh.private_key: secret file " + filepath.Join(e.dir, "id_ed25519"),
 		"gitlab_runner.runners[0].token: not compared: secret file " + filepath.Join(e.dir, "runner-token"),
-		"No changes.",
+		"No changes to what could be compared; 4 items were not compared (see above).",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("plan lacks %q:\n%s", want, text)
@@ -531,7 +531,8 @@ func TestApplyWithFaults(t *testing.T) {
 
 // TestHostKeyMismatchRefused: when the manager's host key does not match the
 // fingerprint recorded at create time, fleetctl does not talk to it: plan
-// says so and apply refuses, changing nothing.
+// fails (never a note that a drift check would pass over) naming the server
+// and both fingerprints, and apply refuses, changing nothing.
 func TestHostKeyMismatchRefused(t *testing.T) {
 	requireSSHHosts(t)
 	t.Parallel()
@@ -539,24 +540,45 @@ func TestHostKeyMismatchRefused(t *testing.T) {
 	e.mustApply()
 	ctx := context.Background()
 	srv, _, _ := e.client.Server.GetByName(ctx, "runner-manager")
-	labels := srv.Labels
-	labels[reconcile.LabelSSHHostKey] = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	if _, _, err := e.client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Labels: labels}); err != nil {
+	presented := srv.Labels[reconcile.LabelSSHHostKey]
+	const wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	e.writeFleet(map[string]string{"idle_count": "3"})
+	before := e.managerFile("etc/gitlab-runner/config.toml")
+
+	// apply connects with the fingerprint its plan verified: one that no
+	// longer matches is refused the same way.
+	s := e.session()
+	saved, err := s.Plan(ctx, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e.writeFleet(map[string]string{"idle_count": "3"})
-	p := e.plan(false)
-	text := planText(t, p)
-	if !strings.Contains(text, "file.config_toml: not compared: ssh runner-manager:") || !strings.Contains(text, "host key does not match") {
-		t.Fatalf("plan does not report the mismatch:\n%s", text)
-	}
-	before := e.managerFile("etc/gitlab-runner/config.toml")
-	if _, err := e.apply(false); err == nil || !strings.Contains(err.Error(), "host key does not match") {
-		t.Fatalf("apply = %v, want a refusal", err)
+	saved.Change(reconcile.NewAddr(reconcile.KindServer, "runner-manager")).Before["ssh_host_key"] = wrong
+	var mismatch *reconcile.HostKeyMismatchError
+	if _, err := s.Apply(ctx, saved, false); !errors.As(err, &mismatch) {
+		t.Fatalf("apply = %v, want a HostKeyMismatchError", err)
 	}
 	if string(e.managerFile("etc/gitlab-runner/config.toml")) != string(before) {
 		t.Fatal("config.toml was written to a manager whose host key does not match")
 	}
+
+	labels := srv.Labels
+	labels[reconcile.LabelSSHHostKey] = wrong
+	if _, _, err := e.client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.session().Plan(ctx, false)
+	if err == nil {
+		t.Fatalf("plan succeeded on a manager whose host key does not match:\n%s", planText(t, p))
+	}
+	if !errors.As(err, &mismatch) {
+		t.Fatalf("plan error %v, want a HostKeyMismatchError", err)
+	}
+	for _, want := range []string{"server runner-manager (id ", "presented the SSH host key " + presented, "records " + wrong, "hcloud server add-label"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("plan error lacks %q:\n%v", want, err)
+		}
+	}
+	e.checkNoSecrets("plan error", err.Error())
 }
 
 // TestInterruptedApplyConverges cancels a from-empty apply at several points

@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
+
+	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 
 	"github.com/fleetctl/fleetctl/spec"
 )
 
 // Firewalls: rules set as a whole, label selectors added and removed, all in
-// place; pruned after being removed from the selectors they apply to.
+// place; pruned after being detached from the label selectors and servers
+// they apply to.
 
 func (a *applier) firewallByName(name string) (DesiredFirewall, bool) {
 	for _, f := range a.opts.Desired.Firewalls {
@@ -122,35 +126,112 @@ func (a *applier) adoptFirewall(ctx context.Context, df DesiredFirewall) (Firewa
 // deleteFirewallChange prunes a firewall that left fleet.yaml.
 func (a *applier) deleteFirewallChange(ctx context.Context, ch Change) error {
 	a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
-	if err := a.deleteFirewall(ctx, ch.ID, stringSlice(ch.Before["apply_to"])); err != nil {
+	detached, err := a.deleteFirewall(ctx, Firewall{ID: ch.ID, Name: ch.Addr.Name(), ApplyTo: stringSlice(ch.Before["apply_to"])})
+	if err != nil {
 		return err
 	}
-	a.record(ch.Addr, "destroyed")
+	a.record(ch.Addr, destroyedVerb(detached))
 	return nil
 }
 
-// deleteFirewall removes a firewall from the label selectors it applies to
-// (Hetzner refuses to delete a firewall in use), then deletes it. Apply's
-// prune and Destroy share it.
-func (a *applier) deleteFirewall(ctx context.Context, id int64, applyTo []string) error {
+// deleteFirewall deletes one of the fleet's firewalls, first detaching it
+// from whatever it applies to: Hetzner refuses to delete a firewall still
+// applied (422 resource_in_use), and someone may have applied the fleet's
+// firewall to an outside server by hand (hcloud firewall apply-to-resource
+// --type server). Only the firewall is changed, never the servers. What fw
+// says it applies to is detached first; when Hetzner still answers
+// resource_in_use (a plan's snapshot, or a firewall applied since it was
+// listed), the firewall is read again and the rest detached. It returns the
+// servers it was detached from, as "server NAME (id N)".
+func (a *applier) deleteFirewall(ctx context.Context, fw Firewall) ([]string, error) {
 	c := a.opts.Cloud
-	if len(applyTo) > 0 {
-		acts, err := c.RemoveFirewall(ctx, id, applyTo)
+	var detached []string
+	for attempt := 0; ; attempt++ {
+		names, err := a.detachFirewall(ctx, fw)
+		detached = append(detached, names...)
+		if err != nil {
+			return detached, err
+		}
+		err = c.DeleteFirewall(ctx, fw.ID)
+		if err == nil || IsNotFound(err) {
+			return detached, nil
+		}
+		if !hcloud.IsError(err, hcloud.ErrorCodeResourceInUse) || attempt == 2 {
+			return detached, fmt.Errorf("delete: %w", err)
+		}
+		fresh, ferr := c.FindFirewall(ctx, fw.Name)
+		if ferr != nil {
+			return detached, fmt.Errorf("delete: %w (and reading what it still applies to: %w)", err, ferr)
+		}
+		if fresh == nil || fresh.ID != fw.ID {
+			return detached, fmt.Errorf("delete: %w (and no firewall %q with id %d to read what it still applies to)", err, fw.Name, fw.ID)
+		}
+		fw = *fresh
+	}
+}
+
+// detachFirewall removes fw from its label selectors and from the servers
+// it is applied to directly, waiting for Hetzner's actions. Servers that no
+// longer exist are skipped: Hetzner detaches a deleted server itself.
+func (a *applier) detachFirewall(ctx context.Context, fw Firewall) ([]string, error) {
+	c := a.opts.Cloud
+	addr := NewAddr(KindFirewall, fw.Name)
+	if len(fw.ApplyTo) > 0 {
+		a.op(Op{Addr: addr, Kind: OpDetach, ID: fw.ID, From: "label selector " + strings.Join(fw.ApplyTo, ", ")})
+		acts, err := c.RemoveFirewall(ctx, fw.ID, fw.ApplyTo)
 		if err == nil {
 			err = a.wait(ctx, acts...)
 		}
-		if err != nil && !IsNotFound(err) && !hcloudIsNotApplied(err) {
-			return fmt.Errorf("remove from resources: %w", err)
+		if err != nil && !IsNotFound(err) && !isNotApplied(err) {
+			return nil, fmt.Errorf("remove from label selector %s: %w", strings.Join(fw.ApplyTo, ", "), err)
 		}
 	}
-	if err := c.DeleteFirewall(ctx, id); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("delete: %w", err)
+	var names []string
+	var servers []int64
+	for _, id := range slices.Compact(slices.Sorted(slices.Values(fw.Servers))) {
+		s, err := c.GetServer(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("read server %d it is applied to: %w", id, err)
+		}
+		if s == nil {
+			continue
+		}
+		servers = append(servers, id)
+		names = append(names, fmt.Sprintf("server %s (id %d)", s.Name, s.ID))
 	}
-	return nil
+	if len(servers) == 0 {
+		return nil, nil
+	}
+	for _, n := range names {
+		a.op(Op{Addr: addr, Kind: OpDetach, ID: fw.ID, From: n})
+	}
+	acts, err := c.RemoveFirewallFromServers(ctx, fw.ID, servers)
+	if err == nil {
+		err = a.wait(ctx, acts...)
+	}
+	if err != nil && !isNotApplied(err) {
+		return nil, fmt.Errorf("detach from %s: %w", strings.Join(names, ", "), err)
+	}
+	return names, nil
+}
+
+// isNotApplied reports that a removal found the firewall not applied (any
+// more) or the resource gone, which is what a removal wants.
+func isNotApplied(err error) bool {
+	return hcloud.IsError(err, hcloud.ErrorCodeFirewallResourceNotFound, hcloud.ErrorCodeFirewallAlreadyRemoved) || hcloudIsNotApplied(err)
+}
+
+// destroyedVerb is the result of a firewall's deletion, naming the servers
+// it had to be detached from.
+func destroyedVerb(detached []string) string {
+	if len(detached) == 0 {
+		return "destroyed"
+	}
+	return "destroyed (detached from " + strings.Join(detached, ", ") + ")"
 }
 
 // hcloudIsNotApplied reports Hetzner's firewall_resource_not_found: the
 // selector was not applied (anymore), which is what a removal wants.
 func hcloudIsNotApplied(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "firewall_resource_not_found")
+	return IsNotApplied(err)
 }

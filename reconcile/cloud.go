@@ -31,6 +31,9 @@ type Cloud interface {
 	SetFirewallRules(ctx context.Context, id int64, rules []FirewallRule) ([]CloudAction, error)
 	ApplyFirewall(ctx context.Context, id int64, labelSelectors []string) ([]CloudAction, error)
 	RemoveFirewall(ctx context.Context, id int64, labelSelectors []string) ([]CloudAction, error)
+	// RemoveFirewallFromServers detaches the firewall from servers it is
+	// applied to directly.
+	RemoveFirewallFromServers(ctx context.Context, id int64, serverIDs []int64) ([]CloudAction, error)
 	DeleteFirewall(ctx context.Context, id int64) error
 
 	CreateServer(ctx context.Context, opts ServerCreate) (Server, []CloudAction, error)
@@ -97,14 +100,17 @@ func (r FirewallRule) String() string {
 	return b.String()
 }
 
-// Firewall is a Hetzner firewall. ApplyTo holds only its label selectors;
-// fleetctl never applies firewalls to single servers.
+// Firewall is a Hetzner firewall. ApplyTo holds its label selectors, the
+// only way fleetctl applies a firewall; Servers the IDs of servers it was
+// applied to directly (by hand), which Hetzner refuses to delete it from
+// under (resource_in_use).
 type Firewall struct {
 	ID      int64
 	Name    string
 	Labels  map[string]string
 	Rules   []FirewallRule
 	ApplyTo []string
+	Servers []int64 `json:",omitempty"`
 }
 
 // FirewallCreate are the settings of a new firewall.

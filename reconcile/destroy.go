@@ -7,34 +7,9 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/spec"
 )
-
-// Destroy removes everything that carries the fleet's label: the manager,
-// the plugin's autoscaled instances, the firewalls (first removed from the
-// label selectors they apply to) and the SSH keys, the plugin's included.
-// For runners that use the upstream plugin it also removes that plugin's
-// servers of their instance groups and its SSH key named after the group
-// (see UpstreamGroup). Protection is lifted only on servers the fleet owns;
-// nothing else is touched. confirm must be the fleet's name. Like Apply, it
-// returns what it did, also when it fails half-way, and reports to hooks
-// (nil ignores the events) while it works.
-//
-// It is PlanDestroy and Apply, the engine every plan goes through: the
-// servers go first, then the firewalls and SSH keys. A plugin still running
-// on the manager may create an instance while the servers go, so once they
-// are gone the servers are listed once more and what appeared meanwhile is
-// removed too.
-func Destroy(ctx context.Context, c Cloud, f *spec.Fleet, confirm string, hooks Hooks) ([]Result, error) {
-	if err := ConfirmDestroy(f.Name, confirm); err != nil {
-		return nil, err
-	}
-	p, err := PlanDestroy(ctx, c, f)
-	if err != nil {
-		return nil, err
-	}
-	return Apply(ctx, p, ApplyOptions{Cloud: c, Hooks: hooks, Confirm: confirm})
-}
 
 // ConfirmDestroy checks destroy's confirmation before anything is read or
 // changed: it must repeat the fleet's name.
@@ -46,15 +21,16 @@ func ConfirmDestroy(fleet, confirm string) error {
 }
 
 // PlanDestroy lists what the fleet owns (ListDestroyable) and returns its
-// destroy plan (DiffDestroy). It needs the Hetzner token only: no secret of
-// fleet.yaml and no SSH access to the manager.
-func PlanDestroy(ctx context.Context, c Cloud, f *spec.Fleet) (*Plan, error) {
+// destroy plan (DiffDestroy), with the values of secrets masked. It needs
+// the Hetzner token only: no secret of fleet.yaml and no SSH access to the
+// manager.
+func PlanDestroy(ctx context.Context, c Cloud, f *spec.Fleet, secrets *Secrets) (*Plan, error) {
 	groups := UpstreamGroups(f)
 	l, err := ListDestroyable(ctx, c, f.Name, groups)
 	if err != nil {
 		return nil, err
 	}
-	return DiffDestroy(f.Name, groups, l), nil
+	return DiffDestroy(f.Name, groups, l, secrets), nil
 }
 
 // ListDestroyable makes ListOwned's lists and, when a runner uses the
@@ -67,10 +43,18 @@ func ListDestroyable(ctx context.Context, c Cloud, fleet string, groups []Upstre
 		errOwned, errK error
 	)
 	wg.Add(1)
-	go func() { defer wg.Done(); l, errOwned = ListOwned(ctx, c, fleet, groups) }()
+	go func() {
+		defer wg.Done()
+		defer crash.Recover(&errOwned)
+		l, errOwned = ListOwned(ctx, c, fleet, groups)
+	}()
 	if len(groups) > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); upstreamKeys, errK = c.ListSSHKeys(ctx, UpstreamSelector) }()
+		go func() {
+			defer wg.Done()
+			defer crash.Recover(&errK)
+			upstreamKeys, errK = c.ListSSHKeys(ctx, UpstreamSelector)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errOwned, errK); err != nil {
@@ -114,10 +98,18 @@ func destroyableServers(ctx context.Context, c Cloud, fleet string, groups []Ups
 		errOwned, errUpstream error
 	)
 	wg.Add(1)
-	go func() { defer wg.Done(); owned, errOwned = c.ListServers(ctx, spec.LabelFleet+"="+fleet) }()
+	go func() {
+		defer wg.Done()
+		defer crash.Recover(&errOwned)
+		owned, errOwned = c.ListServers(ctx, spec.LabelFleet+"="+fleet)
+	}()
 	if len(groups) > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); upstream, errUpstream = c.ListServers(ctx, UpstreamSelector) }()
+		go func() {
+			defer wg.Done()
+			defer crash.Recover(&errUpstream)
+			upstream, errUpstream = c.ListServers(ctx, UpstreamSelector)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errOwned, errUpstream); err != nil {

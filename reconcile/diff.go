@@ -30,8 +30,9 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 	diffFirewalls(p, d, l, adopt)
 	managerFresh := diffManager(p, d, l, adopt)
 	diffFiles(p, d, l, managerFresh)
+	lm, _ := liveManagers(d, l)
 	for _, s := range l.Servers {
-		if s.Labels[spec.LabelRole] == RoleManager {
+		if s.Labels[spec.LabelRole] == RoleManager || (lm != nil && s.ID == lm.ID) {
 			continue
 		}
 		p.Instances = append(p.Instances, Instance{
@@ -46,6 +47,7 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 		p.Changes[i].Before = normalizeValues(p.Changes[i].Before)
 		p.Changes[i].After = normalizeValues(p.Changes[i].After)
 	}
+	d.Secrets.redactPlan(p)
 	p.sort()
 	return p
 }
@@ -57,9 +59,15 @@ func unownedError(addr Addr, what, name, fleet string) string {
 
 func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 	live := map[string]SSHKey{}
+	// roleless are the fleet's keys whose role label was removed: each is
+	// the desired key of its name or public key, never pruned.
+	roleless := map[string]SSHKey{}
 	for _, k := range l.SSHKeys {
-		if isManagedRole(k.Labels, RoleSSHKey) {
+		switch {
+		case isManagedRole(k.Labels, RoleSSHKey):
 			live[k.Name] = k
+		case lostRole(k.Labels):
+			roleless[k.Name] = k
 		}
 	}
 	desired := map[string]bool{}
@@ -72,12 +80,27 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 		lk, ok := live[dk.Name]
 		delete(live, dk.Name)
 		if !ok {
+			if k, found := roleless[dk.Name]; found {
+				lk, ok = k, true
+				delete(roleless, dk.Name)
+			}
+		}
+		if !ok {
 			// Hetzner refuses a second key with the same public key, so a
 			// fleet key renamed outside fleetctl is renamed back, in place.
-			if renamed, found := renamedSSHKey(live, desired, dk); found {
+			renamed, found := renamedSSHKey(live, desired, dk)
+			if !found {
+				renamed, found = renamedSSHKey(roleless, desired, dk)
+			}
+			if found {
 				delete(live, renamed.Name)
+				delete(roleless, renamed.Name)
+				reason := fmt.Sprintf("the fleet's key is named %q: renamed back in place", renamed.Name)
+				if lostRole(renamed.Labels) {
+					reason += "; " + restoreLabelsReason
+				}
 				ch := Change{Addr: addr, ID: renamed.ID, Before: sshKeyValues(renamed), After: after, Action: Update,
-					Reason: fmt.Sprintf("the fleet's key is named %q: renamed back in place", renamed.Name), Steps: []Step{StepUpdate}}
+					Reason: reason, Steps: []Step{StepUpdate}}
 				p.Changes = append(p.Changes, ch)
 				continue
 			}
@@ -107,6 +130,9 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Steps = []Step{StepDelete, StepCreate}
 		case !maps.Equal(lk.Labels, dk.Labels):
 			ch.Action, ch.Steps = Update, []Step{StepUpdate}
+			if lostRole(lk.Labels) {
+				ch.Reason = restoreLabelsReason
+			}
 		}
 		p.Changes = append(p.Changes, ch)
 	}
@@ -144,9 +170,13 @@ func samePublicKey(a, b string) bool {
 
 func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 	live := map[string]Firewall{}
+	roleless := map[string]Firewall{} // as in diffSSHKeys
 	for _, f := range l.Firewalls {
-		if isManagedRole(f.Labels, RoleFirewall) {
+		switch {
+		case isManagedRole(f.Labels, RoleFirewall):
 			live[f.Name] = f
+		case lostRole(f.Labels):
+			roleless[f.Name] = f
 		}
 	}
 	for _, df := range d.Firewalls {
@@ -154,6 +184,9 @@ func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 		after := Values{"name": df.Name, "labels": df.Labels, "rules": ruleStrings(df.Rules), "apply_to": sortedCopy(df.ApplyTo)}
 		lf, ok := live[df.Name]
 		delete(live, df.Name)
+		if f, found := roleless[df.Name]; !ok && found {
+			lf, ok = f, true
+		}
 		var steps []Step
 		if !ok {
 			u, found := l.UnlabelledFirewalls[df.Name]
@@ -172,6 +205,9 @@ func diffFirewalls(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Reason = "adopt: add the fleet's labels"
 		} else if !maps.Equal(lf.Labels, df.Labels) {
 			steps = append(steps, StepUpdate)
+			if lostRole(lf.Labels) {
+				ch.Reason = restoreLabelsReason
+			}
 		}
 		if !slices.Equal(ruleStrings(lf.Rules), ruleStrings(df.Rules)) {
 			steps = append(steps, StepSetRules)
@@ -306,6 +342,9 @@ func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
 		ch.Reason = "adopt: add the fleet's labels"
 	case renaming || !maps.Equal(userLabels(lm.Labels), userLabels(m.Labels)):
 		steps = append(steps, StepUpdate)
+		if lostRole(lm.Labels) {
+			ch.Reason = restoreLabelsReason
+		}
 	}
 	if lm.Protection != (Protection{Delete: m.Protection, Rebuild: m.Protection}) {
 		steps = append(steps, StepChangeProtection)
@@ -372,12 +411,21 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.NotCompared = append(p.NotCompared, Note{Subject: string(f.Addr), Message: f.NotManagedReason, Blocking: true})
 			continue
 		}
+		if f.Format == FormatDirectory {
+			if !managerFresh && l.FilesPending == "" {
+				if ch, ok := diffDirectory(f, l); ok {
+					p.Changes = append(p.Changes, ch)
+				}
+			}
+			continue
+		}
 		after := desiredFileValues(f)
+		after["owner"] = rootOwner
 		// A new fleet.yaml copy is shown by digest: its content is the
 		// fleet.yaml the plan was made from. config.toml is shown whole.
 		summary := after
 		if f.Format == FormatYAML {
-			summary = Values{"path": f.Path, "mode": modeString(f.Mode), "sha256": f.SHA256()}
+			summary = Values{"path": f.Path, "owner": rootOwner, "mode": modeString(f.Mode), "sha256": f.SHA256()}
 		}
 		if managerFresh {
 			steps := []Step{StepWrite}
@@ -408,6 +456,10 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: summary, Steps: steps})
 			continue
 		}
+		if lf.Unreadable != "" {
+			p.Changes = append(p.Changes, unreadableFileChange(f, lf, after))
+			continue
+		}
 		ch := Change{Addr: f.Addr, After: after}
 		var changed, restart bool
 		switch f.Format {
@@ -426,12 +478,20 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 				}
 			}
 		}
-		if lf.Mode.Perm() != f.Mode.Perm() {
-			changed = true
+		maps.Copy(ch.Before, attributeValues(lf))
+		if lf.Owner == "" {
+			ch.Before["owner"] = rootOwner // not reported: not compared
 		}
+		attrs := attributesDiffer(f, lf)
 		switch {
-		case changed:
-			ch.Action, ch.Steps = Update, []Step{StepWrite}
+		case changed || attrs:
+			ch.Action = Update
+			if changed {
+				ch.Steps = append(ch.Steps, StepWrite)
+			}
+			if attrs {
+				ch.Steps = append(ch.Steps, StepSetAttributes)
+			}
 			if restart {
 				ch.Steps = append(ch.Steps, StepRestartRunner)
 			}
@@ -447,8 +507,12 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			restarting = restarting || slices.Contains(ch.Steps, StepRestartRunner)
 		}
 		if !restarting {
+			reason := "an earlier apply changed plugin settings and stopped before restarting gitlab-runner"
+			if l.RestartUnreadable != "" {
+				reason = "the restart marker cannot be read (" + l.RestartUnreadable + "): restarted to be sure, and the marker rewritten"
+			}
 			p.Changes = append(p.Changes, Change{Addr: AddrRestart, Action: Update,
-				Reason: "an earlier apply changed plugin settings and stopped before restarting gitlab-runner",
+				Reason: reason,
 				Before: Values{"restart": "pending"}, After: Values{"restart": "done"},
 				Steps: []Step{StepRestartRunner}})
 		}
@@ -481,13 +545,13 @@ func desiredFileValues(f DesiredFile) Values {
 }
 
 // structuredDiff compares a structured file key by key. It returns the live
-// values to show (secrets masked as in the desired file) and the keys that
+// values to show (masked as sensitive.go describes) and the keys that
 // differ.
 func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]string) (Values, []string) {
 	before := Values{"path": f.Path, "mode": modeString(lf.Mode)}
 	live, err := flattenDocument(f.Format, lf.Content)
 	if err != nil {
-		before["content"] = "(unreadable: not valid " + formatName(f.Format) + ")"
+		before["content"] = "(unreadable: " + err.Error() + ")"
 		return before, []string{"content"}
 	}
 	want, _ := flattenDocument(f.Format, f.Content)
@@ -511,8 +575,11 @@ func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]s
 			before["content."+k] = Sensitive
 			changed = append(changed, k)
 			*secretChanges = append(*secretChanges, "content."+k)
+		case ok:
+			before["content."+k] = declaredLive(k, lv, wv)
+			changed = append(changed, k)
 		default:
-			before["content."+k] = lv
+			before["content."+k] = undeclaredLive(k, lv)
 			changed = append(changed, k)
 		}
 	}
@@ -565,20 +632,6 @@ func isZero(v any) bool {
 	return false
 }
 
-// looksSecret masks live values under key names that hold secrets in
-// gitlab-runner's config, even when fleet.yaml does not set them.
-func looksSecret(key string) bool {
-	last := key
-	if i := strings.LastIndexAny(key, ".]"); i >= 0 {
-		last = key[i+1:]
-	}
-	switch last {
-	case "token", "access_key", "secret_key", "password", "private_key":
-		return true
-	}
-	return false
-}
-
 func formatName(f FileFormat) string {
 	switch f {
 	case FormatTOML:
@@ -612,6 +665,16 @@ func liveManagers(d *Desired, l *Live) (*Server, []Server) {
 			continue
 		}
 		others = append(others, s)
+	}
+	if named == nil {
+		// The fleet's server of the manager's name whose role label was
+		// removed by hand is the manager, not a plugin instance.
+		for i, s := range l.Servers {
+			if s.Name == d.Manager.Name && lostRole(s.Labels) {
+				named = &l.Servers[i]
+				break
+			}
+		}
 	}
 	if named != nil {
 		return named, others

@@ -11,7 +11,7 @@
 // Destroy is a plan too, of mode ModeDestroy:
 //
 //	live, _ := ListDestroyable(ctx, cloud, fleet, groups) // the same lists, no desired state
-//	plan := DiffDestroy(fleet, groups, live)             // a Delete per owned resource
+//	plan := DiffDestroy(fleet, groups, live, secrets)    // a Delete per owned resource
 //	done, err := Apply(ctx, plan, ApplyOptions{Confirm: fleet, …})
 //
 // Session wires these together for the commands. planview renders a Plan.

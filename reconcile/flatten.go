@@ -12,24 +12,36 @@ import (
 // keyed by path: concurrent, runners[0].autoscaler.max_instances,
 // runners[0].docker.volumes (lists of scalars stay whole). Comparing these
 // maps compares the documents semantically: formatting, comments and key
-// order do not count.
+// order do not count. The error's text says why the document is unreadable:
+// "not valid TOML", "not valid YAML" or "too deep" (see MaxDocumentDepth).
 func flattenDocument(format FileFormat, data []byte) (map[string]any, error) {
 	var doc map[string]any
+	switch format {
+	case FormatTOML, FormatYAML:
+	default:
+		return nil, fmt.Errorf("not a structured format")
+	}
+	// Checked before a decoder sees the data and again on what it decoded
+	// (YAML's block style nests by indentation, without brackets).
+	if bracketDepth(data, MaxDocumentDepth) > MaxDocumentDepth {
+		return nil, errTooDeep
+	}
 	switch format {
 	case FormatTOML:
 		// render.NormalizeConfig drops what gitlab-runner writes back and
 		// the zero values and long durations of a file it re-saved.
 		normalized, err := render.NormalizeConfig(data)
 		if err != nil {
-			return nil, fmt.Errorf("decode TOML: not valid")
+			return nil, fmt.Errorf("not valid %s", formatName(format))
 		}
 		doc = normalized
 	case FormatYAML:
 		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("decode YAML: not valid")
+			return nil, fmt.Errorf("not valid %s", formatName(format))
 		}
-	default:
-		return nil, fmt.Errorf("not a structured format")
+	}
+	if deeperThan(doc, MaxDocumentDepth) {
+		return nil, errTooDeep
 	}
 	out := map[string]any{}
 	flattenInto(out, "", doc)

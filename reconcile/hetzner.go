@@ -2,15 +2,21 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 )
+
+// RetryPolicy tunes how the Hetzner adapter retries and waits; its zero
+// fields take the defaults documented on hcloudclient.Policy.
+type RetryPolicy = hcloudclient.Policy
 
 // HetznerOptions configure the Hetzner Cloud adapter.
 type HetznerOptions struct {
@@ -21,60 +27,44 @@ type HetznerOptions struct {
 	// 250 ms: an action is seen finished at most a quarter second late,
 	// for one small request per poll.
 	PollInterval time.Duration
-	// Retry tunes how failed requests are retried; zero values take the
-	// defaults documented on RetryPolicy.
+	// Retry tunes how failed requests are retried.
 	Retry RetryPolicy
 	// UserAgent names the program, e.g. "fleetctl/1.2.3".
 	UserAgent string
-	// OnRetry, when set, is told of each request about to be retried
-	// (Hooks.Retrying).
+	// OnRetry, when set, is told of every wait before a retry (a rate
+	// limit, with until when, or a failed attempt): Hooks.Retrying.
 	OnRetry func(Retry)
 }
 
 // HetznerCloud is the Cloud backed by Hetzner's API through hcloud-go.
 type HetznerCloud struct {
 	client    *hcloud.Client
-	transport *retryTransport
+	transport *hcloudclient.Transport
 }
 
 var _ Cloud = (*HetznerCloud)(nil)
 
 // NewHetznerCloud returns a Cloud that talks to Hetzner's API (or a
-// compatible one at opts.Endpoint).
-//
-// Retries are done once, in the HTTP transport (see RetryPolicy), not also
-// in hcloud-go: a rate-limited request waits until RateLimit-Reset instead
-// of backing off blindly, and every retry is counted.
+// compatible one at opts.Endpoint) through hcloudclient, which retries
+// once, in its transport, with a timeout per attempt: the command's
+// context alone bounds the whole.
 func NewHetznerCloud(opts HetznerOptions) *HetznerCloud {
 	poll := opts.PollInterval
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
 	}
-	rt := newRetryTransport(http.DefaultTransport, opts.Retry)
-	rt.onRetry = opts.OnRetry
-	o := []hcloud.ClientOption{
-		hcloud.WithToken(opts.Token),
-		hcloud.WithHTTPClient(&http.Client{Transport: rt, Timeout: 60 * time.Second}),
-		hcloud.WithPollOpts(hcloud.PollOpts{BackoffFunc: hcloud.ConstantBackoff(poll)}),
-		hcloud.WithRetryOpts(hcloud.RetryOpts{BackoffFunc: hcloud.ConstantBackoff(0), MaxRetries: 0}),
-	}
-	if opts.Endpoint != "" {
-		o = append(o, hcloud.WithEndpoint(opts.Endpoint))
-	}
-	if opts.UserAgent != "" {
-		o = append(o, hcloud.WithApplication(opts.UserAgent, ""))
-	}
-	return &HetznerCloud{client: hcloud.NewClient(o...), transport: rt}
+	client, t := hcloudclient.New(hcloudclient.Options{
+		Token: opts.Token, Endpoint: opts.Endpoint, Application: opts.UserAgent,
+		PollInterval: poll, Retry: opts.Retry, Notify: opts.OnRetry,
+	})
+	return &HetznerCloud{client: client, transport: t}
 }
 
 // Requests returns how many HTTP requests the adapter sent, retries included.
-func (c *HetznerCloud) Requests() int64 { return c.transport.requests.Load() }
-
-// perPage is Hetzner's maximum page size: the fewest requests per list.
-const perPage = 50
+func (c *HetznerCloud) Requests() int64 { return c.transport.Requests() }
 
 func (c *HetznerCloud) ListSSHKeys(ctx context.Context, sel string) ([]SSHKey, error) {
-	keys, err := c.client.SSHKey.AllWithOpts(ctx, hcloud.SSHKeyListOpts{ListOpts: hcloud.ListOpts{PerPage: perPage, LabelSelector: sel}})
+	keys, err := c.client.SSHKey.AllWithOpts(ctx, hcloud.SSHKeyListOpts{ListOpts: hcloudclient.ListOpts(sel)})
 	if err != nil {
 		return nil, fmt.Errorf("list ssh keys: %w", err)
 	}
@@ -86,7 +76,7 @@ func (c *HetznerCloud) ListSSHKeys(ctx context.Context, sel string) ([]SSHKey, e
 }
 
 func (c *HetznerCloud) ListFirewalls(ctx context.Context, sel string) ([]Firewall, error) {
-	fws, err := c.client.Firewall.AllWithOpts(ctx, hcloud.FirewallListOpts{ListOpts: hcloud.ListOpts{PerPage: perPage, LabelSelector: sel}})
+	fws, err := c.client.Firewall.AllWithOpts(ctx, hcloud.FirewallListOpts{ListOpts: hcloudclient.ListOpts(sel)})
 	if err != nil {
 		return nil, fmt.Errorf("list firewalls: %w", err)
 	}
@@ -98,7 +88,7 @@ func (c *HetznerCloud) ListFirewalls(ctx context.Context, sel string) ([]Firewal
 }
 
 func (c *HetznerCloud) ListServers(ctx context.Context, sel string) ([]Server, error) {
-	srvs, err := c.client.Server.AllWithOpts(ctx, hcloud.ServerListOpts{ListOpts: hcloud.ListOpts{PerPage: perPage, LabelSelector: sel}})
+	srvs, err := c.client.Server.AllWithOpts(ctx, hcloud.ServerListOpts{ListOpts: hcloudclient.ListOpts(sel)})
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
 	}
@@ -204,6 +194,15 @@ func (c *HetznerCloud) RemoveFirewall(ctx context.Context, id int64, sels []stri
 	return actionsFromHcloud(acts), err
 }
 
+func (c *HetznerCloud) RemoveFirewallFromServers(ctx context.Context, id int64, serverIDs []int64) ([]CloudAction, error) {
+	res := make([]hcloud.FirewallResource, 0, len(serverIDs))
+	for _, s := range serverIDs {
+		res = append(res, hcloud.FirewallResource{Type: hcloud.FirewallResourceTypeServer, Server: &hcloud.FirewallResourceServer{ID: s}})
+	}
+	acts, _, err := c.client.Firewall.RemoveResources(ctx, &hcloud.Firewall{ID: id}, res)
+	return actionsFromHcloud(acts), err
+}
+
 func (c *HetznerCloud) DeleteFirewall(ctx context.Context, id int64) error {
 	_, err := c.client.Firewall.Delete(ctx, &hcloud.Firewall{ID: id})
 	return err
@@ -275,26 +274,15 @@ func (c *HetznerCloud) DeleteServer(ctx context.Context, id int64) (CloudAction,
 }
 
 func (c *HetznerCloud) WaitFor(ctx context.Context, progress func(CloudAction), actions ...CloudAction) error {
-	var hs []*hcloud.Action
+	hs := make([]*hcloud.Action, 0, len(actions))
 	for _, a := range actions {
-		if a.ID == 0 {
-			continue
-		}
 		hs = append(hs, &hcloud.Action{ID: a.ID, Status: hcloud.ActionStatus(a.Status), Command: a.Command})
 	}
-	if len(hs) == 0 {
-		return nil
+	var report func(*hcloud.Action)
+	if progress != nil {
+		report = func(u *hcloud.Action) { progress(actionFromHcloud(u)) }
 	}
-	return c.client.Action.WaitForFunc(ctx, func(u *hcloud.Action) error {
-		ca := actionFromHcloud(u)
-		if progress != nil {
-			progress(ca)
-		}
-		if u.Status == hcloud.ActionStatusError {
-			return u.Error()
-		}
-		return nil
-	}, hs...)
+	return hcloudclient.WaitFor(ctx, c.client, report, hs...)
 }
 
 // IsUniquenessError reports whether err is Hetzner's 409 uniqueness_error:
@@ -306,6 +294,15 @@ func IsUniquenessError(err error) bool {
 // IsNotFound reports whether err is Hetzner's 404 not_found.
 func IsNotFound(err error) bool {
 	return hcloud.IsError(err, hcloud.ErrorCodeNotFound)
+}
+
+// IsNotApplied reports Hetzner's firewall_resource_not_found, answered to
+// the request or as the error of its action: the firewall is not (or no
+// longer) applied to the resource, which is what a removal wants.
+func IsNotApplied(err error) bool {
+	var ae hcloud.ActionError
+	return hcloud.IsError(err, hcloud.ErrorCodeFirewallResourceNotFound) ||
+		errors.As(err, &ae) && ae.Code == string(hcloud.ErrorCodeFirewallResourceNotFound)
 }
 
 // IsForbidden reports whether err is Hetzner's 403 forbidden, as a
@@ -347,8 +344,12 @@ func firewallFromHcloud(f *hcloud.Firewall) Firewall {
 		if a.Type == hcloud.FirewallResourceTypeLabelSelector && a.LabelSelector != nil {
 			out.ApplyTo = append(out.ApplyTo, a.LabelSelector.Selector)
 		}
+		if a.Type == hcloud.FirewallResourceTypeServer && a.Server != nil {
+			out.Servers = append(out.Servers, a.Server.ID)
+		}
 	}
 	sort.Strings(out.ApplyTo)
+	slices.Sort(out.Servers)
 	return out
 }
 

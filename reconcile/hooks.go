@@ -6,11 +6,17 @@ import (
 	"io/fs"
 	"sync"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/hcloudclient"
 )
 
 // Hooks receive what Apply and Destroy do while they do it, as data. Views
 // turn the events into output: planview's text view prints their lines on
-// stderr, its JSON view encodes them one object per line.
+// stderr, its JSON view encodes them one object per line. Each event's
+// String is its one line in the human view; it lives with the event, not
+// the view, so that a caller with only a writer (ApplyOptions.Progress)
+// gets the very lines the text view prints, and the JSON view can carry
+// the same line as its message.
 //
 // Apply calls hooks from concurrent goroutines: an implementation
 // serializes its own output. Apply waits for a hook to return, so hooks do
@@ -67,6 +73,9 @@ const (
 	OpDelete OpKind = "delete"
 	// OpSetRules replaces a firewall's rules with one set_rules.
 	OpSetRules OpKind = "set_rules"
+	// OpDetach removes a firewall from a label selector or a server it
+	// applies to, before the firewall is deleted.
+	OpDetach OpKind = "detach"
 	// OpShutdown shuts the manager down gracefully to change its type.
 	OpShutdown OpKind = "shutdown"
 	// OpPowerOff powers the manager off when the graceful shutdown did
@@ -78,6 +87,8 @@ const (
 	OpCloudInit OpKind = "cloud_init"
 	// OpWrite writes one of the manager's files.
 	OpWrite OpKind = "write"
+	// OpSetAttributes sets a file's owner (root:root) and mode.
+	OpSetAttributes OpKind = "set_attributes"
 	// OpRecordDigest rewrites the digest record of an unchanged file.
 	OpRecordDigest OpKind = "record_digest"
 	// OpRestart restarts gitlab-runner on the manager.
@@ -96,14 +107,18 @@ type Op struct {
 	// Endpoint its SSH address, host:port (connect).
 	Server   string
 	Endpoint string
-	// Path, Size and Mode describe a file written (write); DigestRecord
-	// is the record rewritten (record_digest, with Path).
+	// Path, Size and Mode describe a file written (write) or whose
+	// owner and mode are set (set_attributes, without Size);
+	// DigestRecord is the record rewritten (record_digest, with Path).
 	Path         string
 	Size         int64
 	Mode         fs.FileMode
 	DigestRecord string
 	// Rules is how many rules a set_rules sets.
 	Rules int
+	// From is what a firewall is detached from: "label selector runner"
+	// or "server NAME (id N)" (detach).
+	From string
 	// Status is the server's status when a graceful shutdown timed out
 	// after Timeout (poweroff).
 	Status  string
@@ -119,6 +134,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s: Destroying... [id=%d]", o.Addr, o.ID)
 	case OpSetRules:
 		return fmt.Sprintf("%s: Setting %d rules...", o.Addr, o.Rules)
+	case OpDetach:
+		return fmt.Sprintf("%s: Detaching firewall %s from %s", o.Addr, o.Addr.Name(), o.From)
 	case OpShutdown:
 		return fmt.Sprintf("%s: Shutting down to change the server type...", o.Addr)
 	case OpPowerOff:
@@ -129,6 +146,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("Waiting for cloud-init on %s...", o.Server)
 	case OpWrite:
 		return fmt.Sprintf("%s: Writing %s (%d bytes, mode %s)...", o.Addr, o.Path, o.Size, modeString(o.Mode))
+	case OpSetAttributes:
+		return fmt.Sprintf("%s: Setting owner root:root and mode %s on %s...", o.Addr, permString(o.Mode), o.Path)
 	case OpRecordDigest:
 		return fmt.Sprintf("%s: Recording the digest of %s in %s...", o.Addr, o.Path, o.DigestRecord)
 	case OpRestart:
@@ -171,33 +190,10 @@ func (w ActionWait) String() string {
 	return "Waiting for " + what
 }
 
-// Retry is a request to Hetzner sent again after a wait.
-type Retry struct {
-	// Method and Path are the request's, without the query.
-	Method, Path string
-	// Status is the HTTP status that failed, 0 for a transport error
-	// (then Err says what failed); Code is Hetzner's error code when the
-	// answer had one (rate_limit_exceeded, conflict, locked).
-	Status int
-	Code   string
-	Err    string
-	// Attempt is the attempt that failed, MaxAttempts the bound.
-	Attempt, MaxAttempts int
-	// Wait is how long until the next attempt.
-	Wait time.Duration
-}
-
-// String is the retry's line in the human view.
-func (r Retry) String() string {
-	why := r.Err
-	if r.Status != 0 {
-		why = fmt.Sprintf("%d", r.Status)
-		if r.Code != "" {
-			why += " " + r.Code
-		}
-	}
-	return fmt.Sprintf("%s %s: %s: retrying in %s (attempt %d of %d)", r.Method, r.Path, why, r.Wait.Round(time.Millisecond), r.Attempt+1, r.MaxAttempts)
-}
+// Retry is a wait before a request to Hetzner is sent again: on the rate
+// limit (until when), or after a failed attempt. Its String is the line the
+// human view prints. The Hetzner client layer words and times it.
+type Retry = hcloudclient.Wait
 
 // Notice is something worth knowing about a resource that does not stop
 // the operation.
@@ -236,3 +232,37 @@ func (h *lineWriter) PreOp(o Op)           { h.line(o) }
 func (h *lineWriter) Waiting(w ActionWait) { h.line(w) }
 func (h *lineWriter) Retrying(r Retry)     { h.line(r) }
 func (h *lineWriter) Notice(n Notice)      { h.line(n) }
+
+// maskedHooks pass events on with every secret value the session resolved
+// masked in their text, so that no view can print one: a notice carries an
+// error's text, and paths and servers come from fleet.yaml.
+type maskedHooks struct {
+	next    Hooks
+	secrets *Secrets
+}
+
+func (m maskedHooks) PreOp(o Op) {
+	r := m.secrets.Redact
+	o.Server, o.Endpoint, o.Path, o.DigestRecord, o.From, o.Status = r(o.Server), r(o.Endpoint), r(o.Path), r(o.DigestRecord), r(o.From), r(o.Status)
+	m.next.PreOp(o)
+}
+
+func (m maskedHooks) PostChange(res Result) {
+	res.Verb = m.secrets.Redact(res.Verb)
+	m.next.PostChange(res)
+}
+
+func (m maskedHooks) Waiting(w ActionWait) {
+	w.Action.Error = m.secrets.Redact(w.Action.Error)
+	m.next.Waiting(w)
+}
+
+func (m maskedHooks) Retrying(r Retry) {
+	r.Path, r.Status = m.secrets.Redact(r.Path), m.secrets.Redact(r.Status)
+	m.next.Retrying(r)
+}
+
+func (m maskedHooks) Notice(n Notice) {
+	n.Message = m.secrets.Redact(n.Message)
+	m.next.Notice(n)
+}

@@ -332,24 +332,30 @@ func addrLess(a, b Addr) bool {
 	return a < b
 }
 
-// fileRank orders the manager's files as Apply writes them: the binary and
-// the fleet.yaml copy the plugin reads first, config.toml (which makes
-// gitlab-runner start the plugin) last.
-var fileRank = map[Addr]int{AddrBinary: 0, AddrFleetYAML: 1, AddrConfigTOML: 2}
+// fileRank orders the manager's files as Apply writes them: the directories
+// that hold them first, then the binary and the fleet.yaml copy the plugin
+// reads, config.toml (which makes gitlab-runner start the plugin) last.
+var fileRank = map[Addr]int{AddrConfigDir: 0, AddrFleetYAMLDir: 1, AddrStateDir: 2, AddrBinary: 3, AddrFleetYAML: 4, AddrConfigTOML: 5}
 
 // normalizeValues returns v as it reads after a JSON round trip, so that
 // plans built in memory and plans read from a file compare and print alike.
+// It never fails: a value nested deeper than MaxDocumentDepth is cut there
+// (tooDeepValue), and one JSON cannot hold reads "(unreadable: not JSON)".
 func normalizeValues(v Values) Values {
 	if v == nil {
 		return nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("reconcile: values are not JSON: %v", err))
-	}
-	var out Values
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
+	out := make(Values, len(v))
+	for k, value := range v {
+		b, err := json.Marshal(boundDepth(value, MaxDocumentDepth))
+		var back any
+		if err == nil {
+			err = json.Unmarshal(b, &back)
+		}
+		if err != nil {
+			back = "(unreadable: not JSON)"
+		}
+		out[k] = back
 	}
 	return out
 }

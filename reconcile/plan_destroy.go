@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -23,10 +24,15 @@ import (
 // The plan binds to what it deletes except the autoscaled instances, which
 // come and go while the plugin runs: its LiveFingerprint digests the other
 // changes, its DesiredFingerprint the fleet's name and the upstream groups
-// (all of fleet.yaml that decides what a destroy removes). Applying it
-// lists the servers once more (see kindApply.late), so that instances
-// created since the plan go too.
-func DiffDestroy(fleet string, groups []UpstreamGroup, l *Live) *Plan {
+// (all of fleet.yaml that decides what a destroy removes). The live
+// fingerprint includes the servers each firewall is applied to directly:
+// deleting the firewall detaches it from them, which changes those servers
+// too. Applying it lists the servers once more (see kindApply.late), so
+// that instances created since the plan go too.
+//
+// Like Diff, it masks every value of secrets in what the plan shows (nil
+// masks nothing); the fingerprints are taken before.
+func DiffDestroy(fleet string, groups []UpstreamGroup, l *Live, secrets *Secrets) *Plan {
 	p := &Plan{Fleet: fleet, Mode: ModeDestroy, UpstreamGroups: groups}
 	for _, k := range l.SSHKeys {
 		reason := ""
@@ -43,7 +49,9 @@ func DiffDestroy(fleet string, groups []UpstreamGroup, l *Live) *Plan {
 			}
 		}
 	}
+	firewallServers := map[Addr][]int64{}
 	for _, f := range l.Firewalls {
+		firewallServers[NewAddr(KindFirewall, f.Name)] = slices.Compact(slices.Sorted(slices.Values(f.Servers)))
 		p.Changes = append(p.Changes, Change{Addr: NewAddr(KindFirewall, f.Name), ID: f.ID, Action: Delete,
 			Before: firewallValues(f), Steps: []Step{StepRemoveResources, StepDelete}})
 	}
@@ -58,8 +66,9 @@ func DiffDestroy(fleet string, groups []UpstreamGroup, l *Live) *Plan {
 		p.Changes[i].Before = normalizeValues(p.Changes[i].Before)
 	}
 	p.sort()
-	p.LiveFingerprint = destroyLiveFingerprint(p.Changes, instances)
+	p.LiveFingerprint = destroyLiveFingerprint(p.Changes, instances, firewallServers)
 	p.DesiredFingerprint = destroyDesiredFingerprint(fleet, groups)
+	secrets.redactPlan(p)
 	return p
 }
 
@@ -94,20 +103,22 @@ func destroyServerChange(s Server, groups []UpstreamGroup) (ch Change, instance 
 }
 
 // destroyLiveFingerprint digests a destroy plan's changes but those of the
-// autoscaled instances.
-func destroyLiveFingerprint(changes []Change, instances map[Addr]bool) string {
+// autoscaled instances, with the servers each firewall is applied to
+// directly.
+func destroyLiveFingerprint(changes []Change, instances map[Addr]bool, firewallServers map[Addr][]int64) string {
 	type entry struct {
-		Addr   Addr
-		ID     int64
-		Before Values
-		Steps  []Step
+		Addr    Addr
+		ID      int64
+		Before  Values
+		Steps   []Step
+		Servers []int64 `json:",omitempty"`
 	}
 	var v []entry
 	for _, ch := range changes {
 		if instances[ch.Addr] {
 			continue
 		}
-		v = append(v, entry{ch.Addr, ch.ID, ch.Before, ch.Steps})
+		v = append(v, entry{ch.Addr, ch.ID, ch.Before, ch.Steps, firewallServers[ch.Addr]})
 	}
 	return digestJSON(v)
 }

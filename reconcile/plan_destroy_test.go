@@ -30,7 +30,7 @@ func destroyLive() *Live {
 
 func TestDiffDestroy(t *testing.T) {
 	groups := []UpstreamGroup{{Runner: "upstream-runner", Name: "up"}}
-	p := DiffDestroy("ci", groups, destroyLive())
+	p := DiffDestroy("ci", groups, destroyLive(), nil)
 	type row struct {
 		Addr   Addr
 		ID     int64
@@ -74,7 +74,7 @@ func TestDiffDestroy(t *testing.T) {
 // upstream groups.
 func TestDiffDestroyFingerprints(t *testing.T) {
 	groups := []UpstreamGroup{{Runner: "upstream-runner", Name: "up"}}
-	base := DiffDestroy("ci", groups, destroyLive())
+	base := DiffDestroy("ci", groups, destroyLive(), nil)
 	for _, tc := range []struct {
 		name        string
 		change      func(l *Live)
@@ -86,6 +86,7 @@ func TestDiffDestroyFingerprints(t *testing.T) {
 		}, false},
 		{"an upstream instance gone", func(l *Live) { l.UpstreamInstances = nil }, false},
 		{"a firewall relabelled", func(l *Live) { l.Firewalls[0].Labels = owner(RoleFirewall, map[string]string{"x": "y"}) }, true},
+		{"the firewall applied to a server by hand", func(l *Live) { l.Firewalls[0].Servers = []int64{42} }, true},
 		{"the manager's protection lifted", func(l *Live) { l.Servers[0].Protection = Protection{} }, true},
 		{"an SSH key more", func(l *Live) {
 			l.SSHKeys = append(l.SSHKeys, SSHKey{ID: 9, Name: "ops", Labels: owner(RoleSSHKey, nil)})
@@ -95,7 +96,7 @@ func TestDiffDestroyFingerprints(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := destroyLive()
 			tc.change(l)
-			p := DiffDestroy("ci", groups, l)
+			p := DiffDestroy("ci", groups, l, nil)
 			if got := p.LiveFingerprint != base.LiveFingerprint; got != tc.liveChanges {
 				t.Errorf("live fingerprint changed: %v, want %v", got, tc.liveChanges)
 			}
@@ -104,7 +105,7 @@ func TestDiffDestroyFingerprints(t *testing.T) {
 			}
 		})
 	}
-	if p := DiffDestroy("ci", nil, destroyLive()); p.DesiredFingerprint == base.DesiredFingerprint {
+	if p := DiffDestroy("ci", nil, destroyLive(), nil); p.DesiredFingerprint == base.DesiredFingerprint {
 		t.Error("desired fingerprint ignores the upstream groups")
 	}
 	normal := &Plan{Fleet: "ci", LiveFingerprint: base.LiveFingerprint, DesiredFingerprint: base.DesiredFingerprint}
@@ -114,13 +115,33 @@ func TestDiffDestroyFingerprints(t *testing.T) {
 	if err := CheckSaved(normal, base); err == nil {
 		t.Error("a saved normal plan passed for a destroy plan")
 	}
-	if err := CheckSaved(base, DiffDestroy("ci", groups, destroyLive())); err != nil {
+	if err := CheckSaved(base, DiffDestroy("ci", groups, destroyLive(), nil)); err != nil {
 		t.Errorf("unchanged destroy plan refused: %v", err)
 	}
 }
 
+// TestDiffDestroyMasksSecrets: like Diff, DiffDestroy masks what the plan
+// shows, here a secret someone put into a label; the fingerprints still
+// tell a changed secret apart.
+func TestDiffDestroyMasksSecrets(t *testing.T) {
+	secrets := NewSecrets()
+	secrets.Add("s3cr3t-token-value")
+	l := destroyLive()
+	l.Servers[0].Labels["note"] = "token=s3cr3t-token-value"
+	p := DiffDestroy("ci", nil, l, secrets)
+	if got := p.Change("hcloud_server.runner-manager").Before["labels"].(map[string]any)["note"]; got != "token="+Sensitive {
+		t.Errorf("label in the destroy plan: %q, want it masked", got)
+	}
+	l = destroyLive()
+	l.Servers[0].Labels["note"] = "token=other-secret-value"
+	secrets.Add("other-secret-value")
+	if q := DiffDestroy("ci", nil, l, secrets); q.LiveFingerprint == p.LiveFingerprint {
+		t.Error("the live fingerprint ignores a changed value that the plan masks")
+	}
+}
+
 func TestCheckApplicableDestroyPlan(t *testing.T) {
-	p := DiffDestroy("ci", nil, destroyLive())
+	p := DiffDestroy("ci", nil, destroyLive(), nil)
 	if err := CheckApplicable(p, ApplyOptions{AllowDestroy: true}); err == nil {
 		t.Error("a destroy plan passed without confirmation")
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/fleetctl/fleetctl/spec"
 )
 
 // PlanFileFormat names the saved plan format; ReadPlanFile refuses others.
@@ -29,11 +31,15 @@ func WritePlanFile(path string, p *Plan) error {
 	return nil
 }
 
+// MaxPlanFileSize bounds a saved plan read back: a plan holds values and
+// digests, never file contents, so it is a few kilobytes.
+const MaxPlanFileSize = 16 << 20
+
 // ReadPlanFile loads a saved plan.
 func ReadPlanFile(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := spec.ReadLocalFile(path, MaxPlanFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("plan file: %w", err)
+		return nil, fmt.Errorf("plan file %s: %w", path, err)
 	}
 	var pf planFile
 	if err := json.Unmarshal(b, &pf); err != nil {

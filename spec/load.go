@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -22,22 +21,17 @@ const MaxFileSize = 1 << 20
 
 // Load reads and parses the fleet.yaml at path. See Parse.
 func Load(path string) (*Fleet, error) {
-	file, err := os.Open(path)
+	data, err := ReadLocalFile(path, MaxFileSize)
+	var tooBig *TooLargeError
+	if errors.As(err, &tooBig) {
+		size := tooBig.Size
+		if size < 0 {
+			size = MaxFileSize + 1
+		}
+		return nil, Problems{tooLarge(path, size)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer file.Close()
-	if info, err := file.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > MaxFileSize {
-		return nil, Problems{tooLarge(path, info.Size())}
-	}
-	// Read one byte past the limit so that a growing or special file is
-	// refused without reading all of it.
-	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > MaxFileSize {
-		return nil, Problems{tooLarge(path, int64(len(data)))}
 	}
 	return Parse(path, data)
 }

@@ -39,7 +39,7 @@ const (
 var typeDocs = map[string]string{
 	"Fleet":           "A fleet.yaml, version 1: the Hetzner Cloud resources, the runner-manager and gitlab-runner's configuration of one GitLab CI autoscaling fleet.",
 	"HCloud":          "How to reach the Hetzner Cloud API.",
-	"Secret":          "A reference to a secret: exactly one of env (an environment variable) or file (a path; ~/ is the home directory; one trailing newline is stripped). Literal secrets are refused so that fleet.yaml can be committed.",
+	"Secret":          "A reference to a secret: exactly one of env (an environment variable) or file (a regular file; ~/ is the home directory). One trailing newline (LF or CRLF) is stripped from either; a value still holding a line break or another control character is refused (except the line breaks of manager.ssh.private_key), as is an empty one. Literal secrets are refused so that fleet.yaml can be committed.",
 	"SSHKey":          "A public SSH key uploaded to the Hetzner project (hcloud ssh-key create).",
 	"Firewall":        "A Hetzner firewall, created with its rules and applied by label selector (hcloud firewall create, apply-to-resource).",
 	"FirewallRule":    "One firewall rule, in Hetzner's terms. Rules are compared as a set: order does not matter.",
@@ -72,8 +72,8 @@ var fieldDocs = map[string]fieldDoc{
 	"HCloud.token":    {Description: "The Hetzner Cloud API token, as a secret reference.", Default: map[string]any{"env": "HCLOUD_TOKEN"}, Becomes: "the API token; for the upstream plugin also plugin_config token"},
 	"HCloud.endpoint": {Description: "The API base URL. Default: $HCLOUD_ENDPOINT, else https://api.hetzner.cloud/v1.", Pattern: `^https?://`},
 
-	"Secret.env":  {Description: "Name of an environment variable holding the secret.", Pattern: envNamePattern},
-	"Secret.file": {Description: "Path of a file holding the secret; a leading ~/ is the home directory; one trailing newline is stripped.", Pattern: `^.+$`},
+	"Secret.env":  {Description: "Name of an environment variable holding the secret; one trailing newline is stripped.", Pattern: envNamePattern},
+	"Secret.file": {Description: "Path of a regular file holding the secret (not a pipe or device); a leading ~/ is the home directory; one trailing newline is stripped.", Pattern: `^.+$`},
 
 	"SSHKey.name":            {Description: "The key's name in Hetzner; unique in the project.", Required: true, MaxLength: 64, Pattern: `^\S(.*\S)?$`, Becomes: "Hetzner ssh_key name"},
 	"SSHKey.public_key":      {Description: "The public key in authorized_keys format (\"ssh-ed25519 AAAA... comment\"). Exactly one of public_key and public_key_file.", Becomes: "Hetzner ssh_key public_key"},
@@ -102,7 +102,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Manager.labels":      {Description: "Labels added to the ownership labels, e.g. {runner: \"\"} for the tutorial's firewall selector.", Becomes: "Hetzner server labels"},
 	"Manager.protection":  {Description: "Hetzner delete and rebuild protection.", Default: true, Becomes: "Hetzner server protection delete, rebuild"},
 	"Manager.ssh":         {Description: "How apply reaches the manager over SSH."},
-	"Manager.spec_path":   {Description: "Where the copy of this file that the fleetctl plugin reads lives on the manager.", Default: DefaultSpecPath, Pattern: `^/`, Becomes: "plugin_config spec (fleetctl plugin)"},
+	"Manager.spec_path":   {Description: "Where the copy of this file that the fleetctl plugin reads lives on the manager: a *.yaml or *.yml file directly in /etc/fleetctl, the root-only directory fleetctl owns there (apply overwrites it, so no other path is accepted).", Default: DefaultSpecPath, Pattern: specPathPattern, Becomes: "plugin_config spec (fleetctl plugin)"},
 
 	"ManagerSSH.user":        {Description: "SSH user.", Default: DefaultSSHUser, Pattern: `^[a-z_][a-z0-9_-]*[$]?$`},
 	"ManagerSSH.port":        {Description: "SSH port.", Default: DefaultSSHPort, Minimum: num(1), Maximum: num(65535)},
@@ -170,7 +170,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Autoscaler.instances":                      {Description: "The servers the plugin creates.", Required: true, Becomes: "fleetctl plugin settings, or [runners.autoscaler.plugin_config]"},
 
 	"StateStorage.enabled":                         {Description: "Enable state storage.", Becomes: "enabled"},
-	"StateStorage.dir":                             {Description: "Absolute directory on the manager.", Pattern: `^/`, Becomes: "dir"},
+	"StateStorage.dir":                             {Description: "Absolute, clean directory on the manager; not a system directory nor one fleetctl manages.", Pattern: `^/`, Becomes: "dir"},
 	"StateStorage.keep_instance_with_acquisitions": {Description: "Keep instances that had jobs when gitlab-runner stopped.", Becomes: "keep_instance_with_acquisitions"},
 
 	"ScaleThrottle.limit": {Description: "Instance creations per second.", Minimum: num(0), Becomes: "limit"},
@@ -185,7 +185,7 @@ var fieldDocs = map[string]fieldDoc{
 	"ConnectorConfig.keepalive":              {Description: "Go duration between keepalives.", Pattern: durationPattern, Becomes: "keepalive"},
 	"ConnectorConfig.timeout":                {Description: "Go duration: connection timeout.", Pattern: durationPattern, Becomes: "timeout"},
 	"ConnectorConfig.use_external_addr":      {Description: "Connect to instances' public address (the manager is not in their private network).", Becomes: "use_external_addr"},
-	"ConnectorConfig.key_path":               {Description: "Absolute path of a private key on the manager, for static credentials.", Pattern: `^/`, Becomes: "key_path"},
+	"ConnectorConfig.key_path":               {Description: "Absolute, clean path of a private key on the manager, for static credentials; not a system path nor a file fleetctl manages.", Pattern: `^/`, Becomes: "key_path"},
 
 	"Policy.periods":            {Description: "5-field cron expressions (minute hour day-of-month month day-of-week) when the policy applies, as gitlab-runner's parser reads them, e.g. \"* 7-19 * * mon-fri\".", Becomes: "periods"},
 	"Policy.timezone":           {Description: "IANA time zone of periods, e.g. Europe/Berlin; the manager's local time when left out.", Becomes: "timezone"},

@@ -33,6 +33,14 @@ func TestSecretResolve(t *testing.T) {
 	}
 	t.Setenv("RUNNER_TOKEN", knownRunnerToken)
 	t.Setenv("EMPTY_TOKEN", "")
+	t.Setenv("NEWLINE_TOKEN", knownRunnerToken+"\n")
+	t.Setenv("CRLF_TOKEN", knownRunnerToken+"\r\n")
+	t.Setenv("NEWLINE_ONLY", "\n")
+	t.Setenv("TWO_NEWLINES_TOKEN", knownRunnerToken+"\n\n")
+	t.Setenv("SPLIT_TOKEN", knownRunnerToken+"\nextra")
+	t.Setenv("ESCAPE_TOKEN", knownRunnerToken+"\x1b[0m")
+	t.Setenv("TAB_TOKEN", "\t"+knownRunnerToken)
+	t.Setenv("LATIN1_TOKEN", knownRunnerToken+"\xe9")
 	os.Unsetenv("MISSING_TOKEN")
 
 	for _, tc := range []struct {
@@ -43,13 +51,26 @@ func TestSecretResolve(t *testing.T) {
 	}{
 		{name: "env", secret: Secret{Env: "RUNNER_TOKEN"}, want: knownRunnerToken},
 		{name: "env unset", secret: Secret{Env: "MISSING_TOKEN"}, wantError: "environment variable MISSING_TOKEN is not set"},
-		{name: "env empty", secret: Secret{Env: "EMPTY_TOKEN"}, wantError: "environment variable EMPTY_TOKEN is not set"},
+		{name: "env empty", secret: Secret{Env: "EMPTY_TOKEN"}, wantError: "environment variable EMPTY_TOKEN is set but empty"},
+		{name: "env strips one newline", secret: Secret{Env: "NEWLINE_TOKEN"}, want: knownRunnerToken},
+		{name: "env strips one CRLF", secret: Secret{Env: "CRLF_TOKEN"}, want: knownRunnerToken},
+		{name: "env only a newline", secret: Secret{Env: "NEWLINE_ONLY"}, wantError: "environment variable NEWLINE_ONLY holds only a line break: set the value itself"},
+		{name: "env two newlines", secret: Secret{Env: "TWO_NEWLINES_TOKEN"},
+			wantError: "environment variable TWO_NEWLINES_TOKEN holds a line break inside the value (one at the end is dropped): a token is one line; check how it is set"},
+		{name: "env newline inside", secret: Secret{Env: "SPLIT_TOKEN"},
+			wantError: "environment variable SPLIT_TOKEN holds a line break inside the value (one at the end is dropped): a token is one line; check how it is set"},
+		{name: "env escape", secret: Secret{Env: "ESCAPE_TOKEN"},
+			wantError: "environment variable ESCAPE_TOKEN holds the control character U+001B: a secret is printable text; check how it is set"},
+		{name: "env tab", secret: Secret{Env: "TAB_TOKEN"},
+			wantError: "environment variable TAB_TOKEN holds the control character U+0009: a secret is printable text; check how it is set"},
+		{name: "env not UTF-8", secret: Secret{Env: "LATIN1_TOKEN"}, wantError: "environment variable LATIN1_TOKEN is not UTF-8 text: is this the right value?"},
 		{name: "file strips one newline", secret: Secret{File: tokenFile}, want: knownRunnerToken},
-		{name: "file keeps all but one newline", secret: Secret{File: twoLines}, want: "a\n"},
+		{name: "file with two newlines", secret: Secret{File: twoLines},
+			wantError: "secret file " + twoLines + " holds a line break inside the value (one at the end is dropped): a token is one line; check how it is set"},
 		{name: "file under home", secret: Secret{File: "~/hcloud-token"}, want: knownHCloudToken},
 		{name: "file missing", secret: Secret{File: filepath.Join(dir, "nope")}, wantError: "secret file " + filepath.Join(dir, "nope") + ": no such file or directory"},
 		{name: "file empty", secret: Secret{File: empty}, wantError: "secret file " + empty + " is empty"},
-		{name: "file is a directory", secret: Secret{File: dir}, wantError: "secret file " + dir + ": not a regular file"},
+		{name: "file is a directory", secret: Secret{File: dir}, wantError: "secret file " + dir + ": not a regular file but a directory: give the path of a file"},
 		{name: "neither", secret: Secret{}, wantError: "secret is not set: write {env: NAME} or {file: PATH}"},
 		{name: "both", secret: Secret{Env: "RUNNER_TOKEN", File: tokenFile}, wantError: "secret sets both env and file: keep one"},
 	} {
@@ -76,6 +97,32 @@ func TestSecretResolve(t *testing.T) {
 				t.Errorf("Resolve() = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSecretResolveText checks that a private key keeps its line breaks,
+// loses one trailing one as a token does, and is still refused with other
+// control characters.
+func TestSecretResolveText(t *testing.T) {
+	const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+	t.Setenv("SSH_PRIVATE_KEY", key+"\n")
+	got, err := Secret{Env: "SSH_PRIVATE_KEY"}.ResolveText()
+	if err != nil || got != key {
+		t.Fatalf("ResolveText() = %q, %v; want the key without its last newline", got, err)
+	}
+	if _, err := (Secret{Env: "SSH_PRIVATE_KEY"}).Resolve(); err == nil {
+		t.Errorf("Resolve() accepted a value of several lines")
+	}
+	file := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(file, []byte(key+"\x00\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Secret{File: file}.ResolveText()
+	if want := "secret file " + file + " holds the control character U+0000: a secret is printable text; check how it is set"; err == nil || err.Error() != want {
+		t.Errorf("ResolveText() of a key with a NUL: error = %v, want %q", err, want)
+	}
+	if err != nil && strings.Contains(err.Error(), "b3BlbnNzaC1rZXktdjEAAAAA") {
+		t.Errorf("error shows the key: %v", err)
 	}
 }
 

@@ -390,8 +390,8 @@ func (c *checker) manager(sshKeys map[string]bool) {
 		c.add("manager.ssh.port", "must be a TCP port from 1 to 65535, not %d (default 22)", m.SSH.Port)
 	}
 	c.secret("manager.ssh.private_key", m.SSH.PrivateKey, "SSH_PRIVATE_KEY")
-	if m.SpecPath != "" && !path.IsAbs(m.SpecPath) {
-		c.add("manager.spec_path", "%q must be an absolute path on the manager, e.g. %s", m.SpecPath, DefaultSpecPath)
+	if m.SpecPath != "" {
+		c.specPath(m.SpecPath)
 	}
 }
 
@@ -563,8 +563,8 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 	c.duration(p+".instance_acquire_timeout", a.InstanceAcquireTimeout)
 	c.duration(p+".update_interval", a.UpdateInterval)
 	c.duration(p+".update_interval_when_expecting", a.UpdateIntervalWhenExpecting)
-	if a.StateStorage != nil && a.StateStorage.Dir != "" && !path.IsAbs(a.StateStorage.Dir) {
-		c.add(p+".state_storage.dir", "%q must be an absolute path on the manager", a.StateStorage.Dir)
+	if a.StateStorage != nil && a.StateStorage.Dir != "" {
+		c.managerPath(p+".state_storage.dir", a.StateStorage.Dir, "/var/lib/gitlab-runner/state")
 	}
 	if a.ScaleThrottle != nil {
 		c.atLeast(p+".scale_throttle.limit", a.ScaleThrottle.Limit, 0)
@@ -588,8 +588,8 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 				c.add(cp+".key_path", "required with use_static_credentials: write key_path: /etc/gitlab-runner/instance_ed25519 (a private key on the manager)")
 			}
 		}
-		if cc.KeyPath != "" && !path.IsAbs(cc.KeyPath) {
-			c.add(cp+".key_path", "%q must be an absolute path on the manager", cc.KeyPath)
+		if cc.KeyPath != "" {
+			c.managerPath(cp+".key_path", cc.KeyPath, "/etc/gitlab-runner/instance_ed25519")
 		}
 		c.duration(cp+".keepalive", cc.Keepalive)
 		c.duration(cp+".timeout", cc.Timeout)

@@ -85,7 +85,7 @@ func destroyText(ctx context.Context, s streams, o destroyOptions, hooks reconci
 	if err != nil {
 		return err
 	}
-	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)}); err != nil {
+	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: s.color}); err != nil {
 		return err
 	}
 	if plan.HasChanges() {
@@ -106,7 +106,7 @@ func destroyText(ctx context.Context, s streams, o destroyOptions, hooks reconci
 // takes the saved one when it is a destroy plan that still matches the
 // live state.
 func destroyPlan(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) (*reconcile.Session, *reconcile.Plan, error) {
-	sess, err := newSession(o.file, "", s.ErrOut, hooks)
+	sess, err := newSession(o.file, "", s, hooks)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -135,7 +135,7 @@ func TestValidate(t *testing.T) {
 		{
 			name: "missing file",
 			args: []string{"validate", "-f", "no-such-fleet.yaml"},
-			want: result{code: exitError, stderr: "Error: read no-such-fleet.yaml: open no-such-fleet.yaml: no such file or directory\n"},
+			want: result{code: exitError, stderr: "Error: read no-such-fleet.yaml: no such file or directory\n"},
 		},
 		{
 			name: "stray argument",

@@ -26,11 +26,12 @@ func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
 }
 
-// newSession loads fleet.yaml (its warnings go to log) and prepares the
-// cloud and SSH access; hooks receive the progress of apply and destroy
-// and the Hetzner adapter's retries.
-func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks) (*reconcile.Session, error) {
-	f, _, err := loadFleet(path, log)
+// newSession loads fleet.yaml (its warnings go to ErrOut) and prepares the
+// cloud and SSH access; hooks receive the progress of apply and destroy and
+// the Hetzner adapter's retries. The secrets the session resolves are
+// masked in everything the command prints.
+func newSession(path, pluginBinary string, s streams, hooks reconcile.Hooks) (*reconcile.Session, error) {
+	f, _, err := loadFleet(path, s.ErrOut)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +39,7 @@ func newSession(path, pluginBinary string, log io.Writer, hooks reconcile.Hooks)
 		PluginBinary: pluginBinary,
 		UserAgent:    "fleetctl",
 		Hooks:        hooks,
+		Secrets:      s.secrets,
 	})
 }
 
@@ -75,6 +77,7 @@ type planOptions struct {
 	gitlabReport     string
 	detailedExitcode bool
 	destroy          bool
+	failNotCompared  bool
 }
 
 func newPlanCmd(s streams) *cobra.Command {
@@ -89,13 +92,18 @@ It works with a read-only HCLOUD_TOKEN and without the runner token or the
 manager's SSH key, as in merge request pipelines: what it cannot compare is
 listed with the reason.
 
+A host key that does not match the manager's label is an error, never a
+note: fleetctl does not connect.
+
 With --destroy it shows what destroy would remove instead: every resource
 carrying the fleet's label, the autoscaled instances included. It then needs
 neither secrets of fleet.yaml nor SSH, and a plan saved with --out is applied
 with ` + "`fleetctl destroy --confirm NAME FILE`" + `.
 
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
-1 error, 2 changes.`,
+1 error, 2 changes. --fail-on-not-compared makes anything not compared an
+error (exit 1) whatever else the plan holds: a scheduled drift check needs
+it, since "no changes" to what could be compared is no proof of no drift.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return planRun(cmd.Context(), s, o)
@@ -107,6 +115,7 @@ Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
 	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
 	cmd.Flags().BoolVar(&o.destroy, "destroy", false, "plan the removal of everything the fleet owns, as destroy does")
+	cmd.Flags().BoolVar(&o.failNotCompared, "fail-on-not-compared", false, "exit 1 when anything could not be compared (a missing SSH key or secret, an unreadable file), as a drift check needs")
 	return cmd
 }
 
@@ -117,7 +126,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.destroy && o.adopt {
 		return errors.New("--adopt and --destroy exclude each other: a destroy plan adopts nothing")
 	}
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut, planview.NewTextHooks(s.ErrOut))
+	sess, err := newSession(o.file, o.pluginBinary, s, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
@@ -133,7 +142,7 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output == "json" {
 		err = planview.JSON(s.Out, plan)
 	} else {
-		err = planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)})
+		err = planview.Text(s.Out, plan, planview.TextOptions{Color: s.color})
 	}
 	if err != nil {
 		return err
@@ -163,6 +172,9 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	}
 	if len(plan.Errors) > 0 {
 		return &codeError{code: exitError, err: fmt.Errorf("the plan has %d error(s); see above", len(plan.Errors))}
+	}
+	if n := len(plan.NotCompared); n > 0 && o.failNotCompared {
+		return &codeError{code: exitError, err: fmt.Errorf("%d item(s) were not compared (see above), and --fail-on-not-compared is set", n)}
 	}
 	if o.detailedExitcode && plan.HasChanges() {
 		return &codeError{code: exitChanges}

@@ -21,6 +21,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
+	"github.com/fleetctl/fleetctl/reconcile"
+	"github.com/fleetctl/fleetctl/reconcile/planview"
 )
 
 const (
@@ -164,7 +166,7 @@ func TestPlanApplyDestroyCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &jp); err != nil || r.code != 0 {
 		t.Fatalf("plan -o json: exit %d, %v:\n%s", r.code, err, r.stdout)
 	}
-	if jp.FormatVersion != "1.0" || len(jp.ResourceChanges) != 6 || jp.ResourceChanges[0].Change.Actions[0] != "create" {
+	if jp.FormatVersion != planview.FormatVersion || len(jp.ResourceChanges) != 6 || jp.ResourceChanges[0].Change.Actions[0] != "create" {
 		t.Errorf("plan -o json: %+v", jp)
 	}
 
@@ -175,10 +177,12 @@ func TestPlanApplyDestroyCommands(t *testing.T) {
 		t.Fatalf("apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 
-	r = runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin, "--detailed-exitcode")
+	r = runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin, "--detailed-exitcode", "--fail-on-not-compared")
 	if r.code != 0 || !strings.Contains(r.stdout, "No changes. Your infrastructure matches the configuration.") {
 		t.Fatalf("plan after apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	notCompared(t, fleet, bin)
+	hostKeyMismatch(t, fleet, bin, client)
 
 	// A saved plan goes stale when the live state changes.
 	r = runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin, "--out", planFile)
@@ -203,4 +207,74 @@ func TestPlanApplyDestroyCommands(t *testing.T) {
 		t.Fatalf("destroy: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	noKnownSecrets(t, "destroy", r.stdout, r.stderr)
+}
+
+// notCompared: without the manager's SSH key and the runner token nothing
+// changes that could be compared; the summary says so, and a drift check's
+// --fail-on-not-compared fails, with --detailed-exitcode too.
+func notCompared(t *testing.T, fleet, bin string) {
+	t.Helper()
+	key := filepath.Join(filepath.Dir(fleet), "id_ed25519")
+	saved, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(key)
+	defer os.WriteFile(key, saved, 0o600)
+
+	const summary = "No changes to what could be compared; 3 items were not compared (see above)."
+	r := runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin, "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.stdout, summary) || strings.Contains(r.stdout, "matches the configuration") {
+		t.Errorf("plan without the SSH key: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, args := range [][]string{{"--fail-on-not-compared"}, {"--fail-on-not-compared", "--detailed-exitcode"}, {"--fail-on-not-compared", "-o", "json"}} {
+		r := runCLI(t, append([]string{"plan", "-f", fleet, "--plugin-binary", bin}, args...)...)
+		noKnownSecrets(t, "plan", r.stdout, r.stderr)
+		if r.code != exitError || !strings.Contains(r.stderr, "3 item(s) were not compared") {
+			t.Errorf("plan %v without the SSH key: exit %d, want %d\n%s\n%s", args, r.code, exitError, r.stdout, r.stderr)
+		}
+	}
+	r = runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin, "-o", "json")
+	var jp struct {
+		Summary planview.Summary `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &jp); err != nil || jp.Summary.Complete || jp.Summary.NotCompared != 3 {
+		t.Errorf("plan -o json without the SSH key: summary %+v (%v)\n%s", jp.Summary, err, r.stdout)
+	}
+}
+
+// hostKeyMismatch: a manager whose host key label was changed to another
+// fingerprint makes plan fail (exit 1, also with --detailed-exitcode), with
+// a message naming the server and both fingerprints; no plan is printed.
+func hostKeyMismatch(t *testing.T, fleet, bin string, client *hcloud.Client) {
+	t.Helper()
+	ctx := context.Background()
+	srv, _, err := client.Server.GetByName(ctx, "runner-manager")
+	if err != nil || srv == nil {
+		t.Fatalf("manager: %v", err)
+	}
+	right := srv.Labels[reconcile.LabelSSHHostKey]
+	const wrong = "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	setLabel := func(v string) {
+		t.Helper()
+		labels := srv.Labels
+		labels[reconcile.LabelSSHHostKey] = v
+		if _, _, err := client.Server.Update(ctx, srv, hcloud.ServerUpdateOpts{Labels: labels}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLabel(wrong)
+	defer setLabel(right)
+	for _, args := range [][]string{{"--detailed-exitcode"}, {"-o", "json"}} {
+		r := runCLI(t, append([]string{"plan", "-f", fleet, "--plugin-binary", bin}, args...)...)
+		noKnownSecrets(t, "plan", r.stdout, r.stderr)
+		if r.code != exitError || r.stdout != "" {
+			t.Errorf("plan %v with a wrong host key label: exit %d, want %d\n%s\n%s", args, r.code, exitError, r.stdout, r.stderr)
+		}
+		for _, want := range []string{"server runner-manager (id ", right, wrong, "man-in-the-middle"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("plan %v error lacks %q:\n%s", args, want, r.stderr)
+			}
+		}
+	}
 }

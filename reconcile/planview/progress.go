@@ -85,6 +85,7 @@ type Event struct {
 	DigestRecord string `json:"digest_record,omitempty"`
 	Rules        *int   `json:"rules,omitempty"`
 	Status       string `json:"status,omitempty"`
+	From         string `json:"from,omitempty"`
 
 	HCloudAction   *HCloudAction `json:"hcloud_action,omitempty"`   // action_*
 	ElapsedSeconds *float64      `json:"elapsed_seconds,omitempty"` // action_progress, action_complete, action_errored
@@ -102,16 +103,21 @@ type HCloudAction struct {
 	Resources []string `json:"resources,omitempty"`
 }
 
-// RetryInfo is a retried request as the events show it.
+// RetryInfo is a wait before a retried request, as the events show it.
 type RetryInfo struct {
-	Method      string  `json:"method"`
-	Path        string  `json:"path"`
-	Status      int     `json:"status,omitempty"`
-	Code        string  `json:"code,omitempty"`
-	Error       string  `json:"error,omitempty"`
-	Attempt     int     `json:"attempt"`
-	MaxAttempts int     `json:"max_attempts"`
-	WaitSeconds float64 `json:"wait_seconds"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// RateLimited is set for a wait on the rate limit; Reset is then the
+	// API's RateLimit-Reset, when it sent one.
+	RateLimited bool   `json:"rate_limited,omitempty"`
+	Reset       string `json:"reset,omitempty"`
+	// Status is the failed attempt's answer or transport error.
+	Status string `json:"status,omitempty"`
+	// Attempt is the attempt that failed, of MaxAttempts.
+	Attempt     int `json:"attempt"`
+	MaxAttempts int `json:"max_attempts"`
+	// Until is when the request is sent again.
+	Until string `json:"until"`
 }
 
 // ChangeCounts are a summary's numbers, as Terraform counts them: a
@@ -197,7 +203,7 @@ func (h *JSONHooks) Error(err error) {
 // PreOp writes a change_start event.
 func (h *JSONHooks) PreOp(o reconcile.Op) {
 	e := Event{Type: EventChangeStart, Address: string(o.Addr), Action: string(o.Kind), ID: o.ID, Message: o.String(),
-		Server: o.Server, Endpoint: o.Endpoint, Path: o.Path, DigestRecord: o.DigestRecord, Status: o.Status}
+		Server: o.Server, Endpoint: o.Endpoint, Path: o.Path, DigestRecord: o.DigestRecord, Status: o.Status, From: o.From}
 	switch o.Kind {
 	case reconcile.OpWrite:
 		size := o.Size
@@ -231,8 +237,12 @@ func (h *JSONHooks) Waiting(w reconcile.ActionWait) {
 
 // Retrying writes a retry event.
 func (h *JSONHooks) Retrying(r reconcile.Retry) {
-	h.emit(Event{Type: EventRetry, Message: r.String(), Retry: &RetryInfo{Method: r.Method, Path: r.Path,
-		Status: r.Status, Code: r.Code, Error: r.Err, Attempt: r.Attempt, MaxAttempts: r.MaxAttempts, WaitSeconds: r.Wait.Seconds()}})
+	info := &RetryInfo{Method: r.Method, Path: r.Path, RateLimited: r.RateLimited, Status: r.Status,
+		Attempt: r.Attempt, MaxAttempts: r.MaxAttempts, Until: r.Until.UTC().Format(time.RFC3339Nano)}
+	if !r.Reset.IsZero() {
+		info.Reset = r.Reset.UTC().Format(time.RFC3339)
+	}
+	h.emit(Event{Type: EventRetry, Message: r.String(), Retry: info})
 }
 
 // Notice writes a notice event.

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fleetctl/fleetctl/reconcile"
 )
@@ -140,15 +141,31 @@ func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 		p.printf("\n%s %s\n", p.paint(ansiRed+ansiBold, "Error:"), e)
 	}
 	p.printf("\n")
-	if plan.HasChanges() {
+	n := len(plan.NotCompared)
+	switch {
+	case plan.HasChanges():
 		c := plan.Counts()
 		p.printf("%s %d to add, %d to change, %d to destroy.\n", p.paint(ansiBold, "Plan:"), c.Add, c.Change, c.Destroy)
-	} else if destroy {
+		if n > 0 {
+			p.printf("%s\n", p.paint(ansiYellow, notComparedSummary(n)))
+		}
+	case n > 0:
+		// Never "matches the configuration": what was not compared may
+		// differ.
+		p.printf("%s %s\n", p.paint(ansiYellow+ansiBold, "No changes to what could be compared;"), notComparedSummary(n))
+	case destroy:
 		p.printf("%s No objects need to be destroyed.\n", p.paint(ansiGreen+ansiBold, "No changes."))
-	} else {
+	default:
 		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	}
 	return p.err
+}
+
+func notComparedSummary(n int) string {
+	if n == 1 {
+		return "1 item was not compared (see above)."
+	}
+	return fmt.Sprintf("%d items were not compared (see above).", n)
 }
 
 func headline(ch reconcile.Change) string {
@@ -271,47 +288,112 @@ func writeValueChange(p *printer, name string, before, after any, suffix string)
 
 // formatValue writes a value as HCL would: quoted strings, bare numbers and
 // bools, lists and maps over several lines.
+// Bounds of one rendered value: a live value read from the manager can be
+// nested thousands deep or be very large, and the plan must still print at
+// once and stay readable.
+const (
+	maxRenderDepth = 16
+	maxRenderBytes = 16 << 10
+)
+
+// formatValue renders v as HCL-like text, indented for its place in the
+// plan. Lists and maps nested past maxRenderDepth print as "(too deep to
+// show)" and output past maxRenderBytes ends in "... (truncated)".
 func formatValue(v any, indent int) string {
-	pad := strings.Repeat(" ", indent)
+	w := valueWriter{}
+	w.value(v, indent, 0)
+	return w.b.String()
+}
+
+// valueWriter writes one value into a single buffer, so that the cost is
+// linear in what is printed, and stops at maxRenderBytes.
+type valueWriter struct {
+	b    strings.Builder
+	full bool
+}
+
+func (w *valueWriter) write(s string) {
+	if w.full {
+		return
+	}
+	if w.b.Len()+len(s) > maxRenderBytes {
+		// As much as fits, cut at a character boundary.
+		cut := maxRenderBytes - w.b.Len()
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		w.b.WriteString(s[:cut])
+		w.b.WriteString(" ... (truncated)")
+		w.full = true
+		return
+	}
+	w.b.WriteString(s)
+}
+
+func (w *valueWriter) value(v any, indent, depth int) {
+	if w.full {
+		return
+	}
 	switch t := v.(type) {
 	case nil:
-		return "null"
+		w.write("null")
 	case string:
 		if t == reconcile.Sensitive || t == "(known after apply)" || strings.HasPrefix(t, "(") && strings.HasSuffix(t, ")") {
-			return t
+			w.write(t)
+			return
 		}
-		return strconv.Quote(t)
+		w.write(strconv.Quote(t))
 	case bool:
-		return strconv.FormatBool(t)
+		w.write(strconv.FormatBool(t))
 	case float64:
 		if t == float64(int64(t)) {
-			return strconv.FormatInt(int64(t), 10)
+			w.write(strconv.FormatInt(int64(t), 10))
+			return
 		}
-		return strconv.FormatFloat(t, 'g', -1, 64)
+		w.write(strconv.FormatFloat(t, 'g', -1, 64))
 	case []any:
 		if len(t) == 0 {
-			return "[]"
+			w.write("[]")
+			return
 		}
-		var b strings.Builder
-		b.WriteString("[\n")
+		if depth >= maxRenderDepth {
+			w.write("(too deep to show)")
+			return
+		}
+		pad := strings.Repeat(" ", indent)
+		w.write("[\n")
 		for _, e := range t {
-			b.WriteString(pad + "    " + formatValue(e, indent+4) + ",\n")
+			if w.full {
+				return
+			}
+			w.write(pad + "    ")
+			w.value(e, indent+4, depth+1)
+			w.write(",\n")
 		}
-		b.WriteString(pad + "]")
-		return b.String()
+		w.write(pad + "]")
 	case map[string]any:
 		if len(t) == 0 {
-			return "{}"
+			w.write("{}")
+			return
 		}
-		var b strings.Builder
-		b.WriteString("{\n")
+		if depth >= maxRenderDepth {
+			w.write("(too deep to show)")
+			return
+		}
+		pad := strings.Repeat(" ", indent)
+		w.write("{\n")
 		for _, k := range sortedKeys(t) {
-			b.WriteString(pad + "    " + strconv.Quote(k) + " = " + formatValue(t[k], indent+4) + "\n")
+			if w.full {
+				return
+			}
+			w.write(pad + "    " + strconv.Quote(k) + " = ")
+			w.value(t[k], indent+4, depth+1)
+			w.write("\n")
 		}
-		b.WriteString(pad + "}")
-		return b.String()
+		w.write(pad + "}")
+	default:
+		w.write(fmt.Sprint(v))
 	}
-	return fmt.Sprint(v)
 }
 
 func unionKeys(a, b map[string]any) []string {

@@ -12,8 +12,8 @@ import (
 )
 
 // FormatVersion is the version of the JSON plan format. Consumers should
-// accept any 1.x.
-const FormatVersion = "1.0"
+// accept any 1.x. 1.1 added summary.not_compared and summary.complete.
+const FormatVersion = "1.1"
 
 // GitLabReport writes GitLab's terraform report,
 // {"create":N,"update":N,"delete":N}; a replace counts as a create and a
@@ -63,12 +63,16 @@ type ResourceChange struct {
 	} `json:"change"`
 }
 
-// Summary counts the changes.
+// Summary counts the changes. NotCompared counts the entries of
+// not_compared; Complete is set only when it is 0, i.e. when "no changes"
+// means the live state matches fleet.yaml.
 type Summary struct {
-	Add     int  `json:"add"`
-	Change  int  `json:"change"`
-	Destroy int  `json:"destroy"`
-	Changes bool `json:"changes"`
+	Add         int  `json:"add"`
+	Change      int  `json:"change"`
+	Destroy     int  `json:"destroy"`
+	Changes     bool `json:"changes"`
+	NotCompared int  `json:"not_compared"`
+	Complete    bool `json:"complete"`
 }
 
 func actionList(a reconcile.Action) []string {
@@ -87,7 +91,8 @@ func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 	out := JSONPlan{
 		FormatVersion: FormatVersion, Fleet: p.Fleet, Mode: string(p.Mode),
 		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
-		Summary:         Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges()},
+		Summary: Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges(),
+			NotCompared: len(p.NotCompared), Complete: len(p.NotCompared) == 0},
 		LiveFingerprint: p.LiveFingerprint,
 	}
 	if out.Instances == nil {

@@ -95,6 +95,79 @@ func TestTextNoChanges(t *testing.T) {
 	}
 }
 
+// TestTextNotCompared: a plan that could not compare everything never says
+// the infrastructure matches the configuration, with or without changes.
+func TestTextNotCompared(t *testing.T) {
+	notes := []reconcile.Note{
+		{Subject: "file.config_toml", Message: "manager.ssh.private_key: environment variable SSH_PRIVATE_KEY is not set", Blocking: true},
+		{Subject: "gitlab_runner.runners[0].token", Message: "environment variable RUNNER_TOKEN is not set", Blocking: true},
+	}
+	noop := reconcile.Change{Addr: "hcloud_ssh_key.dev", Action: reconcile.NoOp}
+	create := reconcile.Change{Addr: "hcloud_ssh_key.ci", Action: reconcile.Create, After: reconcile.Values{"name": "ci"}}
+	for _, tc := range []struct {
+		name    string
+		changes []reconcile.Change
+		notes   []reconcile.Note
+		want    string
+	}{
+		{"no changes, two not compared", []reconcile.Change{noop}, notes,
+			"No changes to what could be compared; 2 items were not compared (see above)."},
+		{"no changes, one not compared", []reconcile.Change{noop}, notes[:1],
+			"No changes to what could be compared; 1 item was not compared (see above)."},
+		{"changes, one not compared", []reconcile.Change{noop, create}, notes[1:],
+			"Plan: 1 to add, 0 to change, 0 to destroy.\n1 item was not compared (see above)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Text(&b, &reconcile.Plan{Fleet: "f", Changes: tc.changes, NotCompared: tc.notes}, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			text := b.String()
+			if !strings.HasSuffix(text, "\n\n"+tc.want+"\n") {
+				t.Errorf("summary is not %q:\n%s", tc.want, text)
+			}
+			if strings.Contains(text, "matches the configuration") {
+				t.Errorf("claims a match although %d items were not compared:\n%s", len(tc.notes), text)
+			}
+			for _, n := range tc.notes {
+				if !strings.Contains(text, n.String()) {
+					t.Errorf("lacks the note %q:\n%s", n.String(), text)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONSummaryNotCompared: JSON consumers learn from the summary whether
+// "no changes" means the live state matches.
+func TestJSONSummaryNotCompared(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		notes []reconcile.Note
+		want  Summary
+	}{
+		{"complete", nil, Summary{NotCompared: 0, Complete: true}},
+		{"one not compared", []reconcile.Note{{Subject: "file.config_toml", Message: "no SSH key"}}, Summary{NotCompared: 1, Complete: false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			p := &reconcile.Plan{Fleet: "f", Changes: []reconcile.Change{{Addr: "hcloud_ssh_key.dev", Action: reconcile.NoOp}}, NotCompared: tc.notes}
+			if err := JSON(&b, p); err != nil {
+				t.Fatal(err)
+			}
+			var v struct {
+				Summary Summary `json:"summary"`
+			}
+			if err := json.Unmarshal(b.Bytes(), &v); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, v.Summary); d != "" {
+				t.Errorf("summary (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
 	if err := JSON(&b, samplePlan(t)); err != nil {

@@ -19,6 +19,23 @@ import (
 // before the client authenticates or sends anything else.
 var ErrHostKeyMismatch = errors.New("host key does not match the recorded fingerprint")
 
+// HostKeyMismatchError says which host key the server presented and which
+// was expected, both as HostKeyLabelValue writes them. It is
+// ErrHostKeyMismatch for errors.Is.
+type HostKeyMismatchError struct {
+	// KeyType is the presented key's type, e.g. "ssh-ed25519".
+	KeyType   string
+	Presented string
+	Expected  string
+}
+
+func (e *HostKeyMismatchError) Error() string {
+	return fmt.Sprintf("%v: the server presented %s %s, expected %s", ErrHostKeyMismatch, e.KeyType, e.Presented, e.Expected)
+}
+
+// Is makes errors.Is(err, ErrHostKeyMismatch) hold.
+func (e *HostKeyMismatchError) Is(target error) bool { return target == ErrHostKeyMismatch }
+
 // hostKeyLabelPrefix makes the label value start with a letter: Hetzner
 // label values must begin and end with an alphanumeric character, and a bare
 // base64url digest begins with '-' or '_' for one key in 32.
