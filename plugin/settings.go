@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -255,9 +254,9 @@ func credentials(s Settings, h spec.HCloud, getenv func(string) string) (token, 
 		return v, endpoint, nil
 	}
 	if p := getenv("HCLOUD_TOKEN_FILE"); p != "" {
-		b, err := os.ReadFile(p)
+		b, err := spec.ReadLocalFile(p, 64<<10)
 		if err != nil {
-			return "", "", fmt.Errorf("HCLOUD_TOKEN_FILE: %w", err)
+			return "", "", fmt.Errorf("HCLOUD_TOKEN_FILE %s: %w", p, err)
 		}
 		if v := strings.TrimSpace(string(b)); v != "" {
 			return v, endpoint, nil

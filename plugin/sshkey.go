@@ -13,6 +13,8 @@ import (
 
 	"github.com/hetznercloud/hcloud-go/v2/hcloud"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/fleetctl/fleetctl/spec"
 )
 
 // loadOrCreateKey returns the instances' private key (PEM) kept at path,
@@ -21,7 +23,7 @@ import (
 // created with its public half in authorized_keys, so a restarted plugin
 // must present the same key to reach the instances it adopts.
 func loadOrCreateKey(path string) (pemBytes []byte, created bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := spec.ReadLocalFile(path, 64<<10)
 	switch {
 	case err == nil:
 		if _, err := ssh.ParsePrivateKey(b); err != nil {
@@ -29,7 +31,7 @@ func loadOrCreateKey(path string) (pemBytes []byte, created bool, err error) {
 		}
 		return b, false, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		return nil, false, fmt.Errorf("key file: %w", err)
+		return nil, false, fmt.Errorf("key file %s: %w", path, err)
 	}
 
 	_, priv, err := ed25519.GenerateKey(rand.Reader)

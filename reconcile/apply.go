@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/crash"
 )
 
 // ApplyOptions are what Apply needs besides the plan.
@@ -24,6 +26,9 @@ type ApplyOptions struct {
 	NoConnectorReason string
 	// AllowDestroy permits deletes and replaces.
 	AllowDestroy bool
+	// Confirm is destroy's --confirm: a destroy plan is applied only when
+	// it repeats the plan's fleet name, and then needs no AllowDestroy.
+	Confirm string
 	// Hooks receive what Apply does while it does it (see Hooks).
 	Hooks Hooks
 	// Progress, when Hooks is nil, receives each event's line as
@@ -50,8 +55,17 @@ func (r Result) String() string { return string(r.Addr) + " " + r.Verb }
 
 // CheckApplicable returns why the plan cannot be applied as is, before
 // anything changes: conflicts, missing secrets, destructive changes without
-// permission, a plan made for another fleet.yaml.
+// permission, a plan made for another fleet.yaml, a destroy plan without
+// the fleet's name as confirmation.
 func CheckApplicable(p *Plan, opts ApplyOptions) error {
+	if p.Mode == ModeDestroy {
+		if opts.Confirm != p.Fleet {
+			return fmt.Errorf("nothing was changed:\n  %w", ConfirmDestroy(p.Fleet, opts.Confirm))
+		}
+		// Confirmed: every change is a delete, none needs the desired
+		// state or SSH.
+		opts.AllowDestroy, opts.Desired = true, nil
+	}
 	var errs []error
 	for _, e := range p.Errors {
 		errs = append(errs, errors.New(e))
@@ -131,27 +145,28 @@ func Apply(ctx context.Context, p *Plan, opts ApplyOptions) ([]Result, error) {
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 15 * time.Minute
 	}
-	a := &applier{opts: opts, plan: p, keyIDs: map[string]int64{}}
-	for _, ch := range p.Changes {
-		if ch.Addr.Kind() == KindSSHKey && ch.ID != 0 && ch.Action != Delete && !ch.Action.IsReplace() {
-			a.keyIDs[ch.Addr.Name()] = ch.ID
-		}
-	}
+	a := &applier{opts: opts, plan: p, keyIDs: keptKeyIDs(p)}
 	err := a.run(ctx)
 	res := a.done()
 	sort.SliceStable(res, func(i, j int) bool { return addrLess(res[i].Addr, res[j].Addr) })
 	return res, err
 }
 
+// applier is one run of Apply (or Destroy). Changes of one phase run in
+// goroutines of their own, so everything below mu is read and written
+// under it.
 type applier struct {
 	opts ApplyOptions
 	plan *Plan
 
 	mu      sync.Mutex
 	results []Result
-	keyIDs  map[string]int64
+	// keyIDs are the SSH keys' IDs by name, for the manager's create:
+	// kept keys' from the plan, created ones' once the first phase did.
+	keyIDs map[string]int64
 	// manager is the manager server after the server phase.
-	manager  *Server
+	manager *Server
+	// deferred are the actions waitLater left for the end of the apply.
 	deferred []deferredAction
 }
 
@@ -191,7 +206,7 @@ func (a *applier) run(ctx context.Context) error {
 			}
 		}
 		if len(onManager) > 0 {
-			if err := a.applyFiles(ctx, append(onManager, a.digestRepairs()...)); err != nil {
+			if err := a.applyFiles(ctx, onManager); err != nil {
 				return err
 			}
 		}
@@ -200,7 +215,39 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	for i := len(phases) - 1; i >= 0; i-- {
-		if err := a.concurrently(ctx, a.changesOf(phases[i], true), true); err != nil {
+		deletes := a.changesOf(phases[i], true)
+		if err := a.concurrently(ctx, deletes, true); err != nil {
+			return err
+		}
+		if a.plan.Mode == ModeDestroy {
+			if err := a.deleteLate(ctx, deletes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteLate deletes, after a destroy plan's deletes of a kind, what of the
+// kind appeared since the plan (see kindApply.late). Only one round: what
+// appears after it is the work of a plugin that outlived its manager.
+func (a *applier) deleteLate(ctx context.Context, deletes []Change) error {
+	var kinds []Kind
+	for _, ch := range deletes {
+		if k := ch.Addr.Kind(); !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		row, _ := kindOf(k)
+		if row.late == nil {
+			continue
+		}
+		late, err := row.late(a, ctx)
+		if err != nil {
+			return fmt.Errorf("%s: list again: %w", k, err)
+		}
+		if err := a.concurrently(ctx, late, true); err != nil {
 			return err
 		}
 	}
@@ -280,6 +327,7 @@ func (a *applier) concurrently(ctx context.Context, changes []Change, deletes bo
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer crash.Recover(&errs[i])
 			errs[i] = a.applyChange(ctx, ch, deletes)
 		}()
 	}

@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"sort"
+	"time"
 )
 
-// The manager's files (and gitlab-runner's restart): written over one SSH
-// connection once the manager accepts it and cloud-init is done.
+// The manager's files (and gitlab-runner's restart): written, given owner
+// root:root and their mode, or made way for when a directory sits in a
+// file's place, over one SSH connection once the manager accepts it and
+// cloud-init is done.
 
 // applyFiles writes the manager's changed files in plan order (binary and
 // fleet.yaml copy before config.toml), then restarts gitlab-runner once if
-// any change asks for it.
+// any change asks for it. While connected anyway, it also repairs the
+// digest records the plan found missing or stale.
 func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
+	changes = append(changes, a.digestRepairs()...)
 	srv := a.manager
 	if srv == nil {
 		if ch := a.plan.Change(NewAddr(KindServer, a.opts.Desired.Manager.Name)); ch != nil && ch.Before != nil {
@@ -48,7 +54,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	if restart {
 		// Recorded first, so that a restart an interrupted apply owed is
 		// planned by the next one.
-		if err := files.WriteFile(ctx, RestartMarker, []byte("pending\n"), 0o600); err != nil {
+		if err := writeRecord(ctx, files, RestartMarker, []byte("pending\n")); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 	}
@@ -69,29 +75,91 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			}
 			continue
 		}
-		a.op(Op{Addr: ch.Addr, Kind: OpWrite, Path: df.Path, Size: df.ContentSize(), Mode: df.Mode})
-		var err error
-		if df.DigestRecord != "" {
-			err = writeWithDigestRecord(ctx, files, df)
-		} else {
-			err = writeFile(ctx, files, df)
-		}
-		if err != nil {
+		if err := a.applyFileSteps(ctx, files, df, ch); err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
-		a.record(ch.Addr, "written")
 	}
 	if restart {
 		a.op(Op{Addr: AddrRestart, Kind: OpRestart, Server: srv.Name})
 		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
-		if err := files.WriteFile(ctx, RestartMarker, []byte("done\n"), 0o600); err != nil {
+		if err := writeRecord(ctx, files, RestartMarker, []byte("done\n")); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 		a.record(AddrRestart, "restarted")
 	}
 	return nil
+}
+
+// applyFileSteps runs the steps of one planned file or directory change,
+// except the restart, which applyFiles runs once for all.
+func (a *applier) applyFileSteps(ctx context.Context, files Files, df DesiredFile, ch Change) error {
+	for _, step := range ch.Steps {
+		switch step {
+		case StepClearDirectory:
+			moved, err := clearDirectory(ctx, files, df.Path, time.Now())
+			if err != nil {
+				return err
+			}
+			if moved != "" {
+				a.opts.Hooks.Notice(Notice{Addr: ch.Addr, Message: fmt.Sprintf("%s was a directory with files in it; moved it aside to %s", df.Path, moved)})
+			} else {
+				a.opts.Hooks.Notice(Notice{Addr: ch.Addr, Message: "Removed the empty directory at " + df.Path})
+			}
+		case StepWrite:
+			a.op(Op{Addr: ch.Addr, Kind: OpWrite, Path: df.Path, Size: df.ContentSize(), Mode: df.Mode})
+			var err error
+			if df.DigestRecord != "" {
+				err = writeWithDigestRecord(ctx, files, df)
+			} else {
+				err = writeFile(ctx, files, df)
+			}
+			if err != nil {
+				return err
+			}
+		case StepSetAttributes:
+			a.op(Op{Addr: ch.Addr, Kind: OpSetAttributes, Path: df.Path, Mode: df.Mode})
+			// Owner first: chown clears setuid and setgid bits.
+			if err := files.Chown(ctx, df.Path, 0, 0); err != nil {
+				return err
+			}
+			if err := files.Chmod(ctx, df.Path, df.Mode); err != nil {
+				return err
+			}
+		}
+	}
+	switch {
+	case slices.Contains(ch.Steps, StepWrite):
+		a.record(ch.Addr, "written")
+	case slices.Contains(ch.Steps, StepSetAttributes):
+		a.record(ch.Addr, "updated")
+	}
+	return nil
+}
+
+// clearDirectory makes way for a file where a directory sits. An empty one
+// is removed; one with anything in it is renamed aside to
+// "<path>.moved-by-fleetctl-<UTC time>" in the same parent directory, so
+// that nothing is lost, and the new name is returned.
+func clearDirectory(ctx context.Context, files Files, p string, now time.Time) (movedTo string, err error) {
+	info, err := files.Stat(ctx, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", nil
+	case err != nil:
+		return "", err
+	case !info.IsDir():
+		return "", nil // replaced meanwhile: the write renames over it
+	}
+	if err := files.RemoveDir(ctx, p); err == nil {
+		return "", nil
+	}
+	to := p + ".moved-by-fleetctl-" + now.UTC().Format("20060102T150405Z")
+	if err := files.Rename(ctx, p, to); err != nil {
+		return "", fmt.Errorf("%s is a directory and could not be moved aside: %w", p, err)
+	}
+	return to, nil
 }
 
 // writeFile writes a desired file without a digest record.

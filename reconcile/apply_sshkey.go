@@ -13,6 +13,19 @@ import (
 // place, replaced when the public key changes (Hetzner cannot change it).
 // The IDs they end up with are what the manager's create sends.
 
+// keptKeyIDs returns the IDs of the SSH keys the plan keeps (unchanged or
+// updated in place), by name: the manager's create needs them even when
+// the first phase does nothing to them.
+func keptKeyIDs(p *Plan) map[string]int64 {
+	ids := map[string]int64{}
+	for _, ch := range p.Changes {
+		if ch.Addr.Kind() == KindSSHKey && ch.ID != 0 && ch.Action != Delete && !ch.Action.IsReplace() {
+			ids[ch.Addr.Name()] = ch.ID
+		}
+	}
+	return ids
+}
+
 func (a *applier) sshKeyByName(name string) (DesiredSSHKey, bool) {
 	for _, k := range a.opts.Desired.SSHKeys {
 		if k.Name == name {

@@ -57,10 +57,10 @@ type countingFiles struct {
 	reads *readCounter
 }
 
-func (f countingFiles) ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error) {
-	data, mode, err := f.Files.ReadFile(ctx, path)
+func (f countingFiles) ReadFile(ctx context.Context, path string, limit int64) ([]byte, fs.FileInfo, error) {
+	data, info, err := f.Files.ReadFile(ctx, path, limit)
 	f.reads.add(path, len(data))
-	return data, mode, err
+	return data, info, err
 }
 
 // planCountingReads plans and returns what was read whole from the manager.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 // deepTOML is config.toml with one value nested depth arrays deep, as a
@@ -25,8 +24,8 @@ func deepBlockYAML(depth int) []byte {
 }
 
 // TestFlattenDocumentDepth checks that documents nested deeper than
-// MaxDocumentDepth are unreadable "too deep", quickly, and that those of
-// a real config's depth still decode.
+// MaxDocumentDepth are unreadable "too deep" (BenchmarkFlattenDeep* print
+// what that costs), and that those of a real config's depth still decode.
 func TestFlattenDocumentDepth(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -48,9 +47,7 @@ func TestFlattenDocumentDepth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
 			flat, err := flattenDocument(tc.format, tc.data)
-			took := time.Since(start)
 			if tc.tooDeep {
 				if !errors.Is(err, errTooDeep) || err.Error() != "too deep" {
 					t.Fatalf("error = %v, want too deep", err)
@@ -59,9 +56,6 @@ func TestFlattenDocumentDepth(t *testing.T) {
 				t.Fatalf("a document of ordinary depth: %v", err)
 			} else if len(flat) == 0 {
 				t.Fatalf("decoded nothing")
-			}
-			if took > 2*time.Second {
-				t.Errorf("took %v", took)
 			}
 		})
 	}

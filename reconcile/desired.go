@@ -28,6 +28,9 @@ type DesiredOptions struct {
 	PluginBinary string
 	// Secret resolves secret references; nil means spec.Secret.Resolve.
 	Secret func(spec.Secret) (string, error)
+	// Secrets collects every value Secret resolved (Desired.Secrets);
+	// nil means a new set.
+	Secrets *Secrets
 }
 
 // unknownMarker stands in for a secret that could not be resolved; values
@@ -42,7 +45,18 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	if resolve == nil {
 		resolve = spec.Secret.Resolve
 	}
-	d := &Desired{Fleet: f.Name, UpstreamGroups: UpstreamGroups(f)}
+	secrets := opts.Secrets
+	if secrets == nil {
+		secrets = NewSecrets()
+	}
+	resolveAndRecord := func(s spec.Secret) (string, error) {
+		v, err := resolve(s)
+		if err == nil {
+			secrets.Add(v)
+		}
+		return v, err
+	}
+	d := &Desired{Fleet: f.Name, UpstreamGroups: UpstreamGroups(f), Secrets: secrets}
 	keyFingerprints := map[string]string{}
 	for i, k := range f.SSHKeys {
 		pub, err := k.PublicKeyValue()
@@ -101,7 +115,7 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 		}
 		return ud, sshremote.HostKeyLabelValue(pub), nil
 	}
-	files, notes, err := desiredFiles(f, d.Manager, resolve, opts)
+	files, notes, err := desiredFiles(f, d.Manager, resolveAndRecord, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +224,7 @@ func desiredFiles(f *spec.Fleet, m DesiredServer, resolve func(spec.Secret) (str
 		if f.Source == "" {
 			return nil, nil, fmt.Errorf("the fleet.yaml copy for the plugin: the fleet was not loaded from a file")
 		}
-		src, err := os.ReadFile(f.Source)
+		src, err := spec.ReadLocalFile(f.Source, spec.MaxFileSize)
 		if err != nil {
 			return nil, nil, fmt.Errorf("the fleet.yaml copy for the plugin: %w", err)
 		}
@@ -224,6 +238,7 @@ func desiredFiles(f *spec.Fleet, m DesiredServer, resolve func(spec.Secret) (str
 		Content: content, Masked: masked, Unknown: unknownMarker, Ignore: writtenBack,
 		RestartKey: configRestartKey.MatchString,
 	})
+	files = append(desiredDirectories(files), files...)
 	sort.Slice(notes, func(i, j int) bool { return notes[i].Subject < notes[j].Subject })
 	return files, notes, nil
 }
@@ -277,8 +292,9 @@ func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 		}
 		path = exe
 	}
-	// Opened once: checked, then hashed.
-	f, err := os.Open(path)
+	// Opened once, without blocking on anything but a regular file:
+	// checked, then hashed.
+	f, _, err := spec.OpenLocalFile(path)
 	var arch string
 	if err == nil {
 		defer f.Close()

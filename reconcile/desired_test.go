@@ -74,7 +74,7 @@ func TestNewDesired(t *testing.T) {
 	for _, f := range d.Files {
 		addrs = append(addrs, f.Addr)
 	}
-	if diff := cmp.Diff([]Addr{AddrBinary, AddrFleetYAML, AddrConfigTOML}, addrs); diff != "" {
+	if diff := cmp.Diff([]Addr{AddrConfigDir, AddrFleetYAMLDir, AddrStateDir, AddrBinary, AddrFleetYAML, AddrConfigTOML}, addrs); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 	if len(d.Notes) != 1 || d.Notes[0].Subject != "gitlab_runner.runners[0].token" || !d.Notes[0].Blocking ||

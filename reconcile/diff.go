@@ -47,6 +47,7 @@ func Diff(d *Desired, l *Live, adopt bool) *Plan {
 		p.Changes[i].Before = normalizeValues(p.Changes[i].Before)
 		p.Changes[i].After = normalizeValues(p.Changes[i].After)
 	}
+	d.Secrets.redactPlan(p)
 	p.sort()
 	return p
 }
@@ -271,12 +272,21 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.NotCompared = append(p.NotCompared, Note{Subject: string(f.Addr), Message: f.NotManagedReason, Blocking: true})
 			continue
 		}
+		if f.Format == FormatDirectory {
+			if !managerFresh && l.FilesPending == "" {
+				if ch, ok := diffDirectory(f, l); ok {
+					p.Changes = append(p.Changes, ch)
+				}
+			}
+			continue
+		}
 		after := desiredFileValues(f)
+		after["owner"] = rootOwner
 		// A new fleet.yaml copy is shown by digest: its content is the
 		// fleet.yaml the plan was made from. config.toml is shown whole.
 		summary := after
 		if f.Format == FormatYAML {
-			summary = Values{"path": f.Path, "mode": modeString(f.Mode), "sha256": f.SHA256()}
+			summary = Values{"path": f.Path, "owner": rootOwner, "mode": modeString(f.Mode), "sha256": f.SHA256()}
 		}
 		if managerFresh {
 			steps := []Step{StepWrite}
@@ -307,6 +317,10 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			p.Changes = append(p.Changes, Change{Addr: f.Addr, Action: Create, After: summary, Steps: steps})
 			continue
 		}
+		if lf.Unreadable != "" {
+			p.Changes = append(p.Changes, unreadableFileChange(f, lf, after))
+			continue
+		}
 		ch := Change{Addr: f.Addr, After: after}
 		var changed, restart bool
 		switch f.Format {
@@ -325,12 +339,20 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 				}
 			}
 		}
-		if lf.Mode.Perm() != f.Mode.Perm() {
-			changed = true
+		maps.Copy(ch.Before, attributeValues(lf))
+		if lf.Owner == "" {
+			ch.Before["owner"] = rootOwner // not reported: not compared
 		}
+		attrs := attributesDiffer(f, lf)
 		switch {
-		case changed:
-			ch.Action, ch.Steps = Update, []Step{StepWrite}
+		case changed || attrs:
+			ch.Action = Update
+			if changed {
+				ch.Steps = append(ch.Steps, StepWrite)
+			}
+			if attrs {
+				ch.Steps = append(ch.Steps, StepSetAttributes)
+			}
 			if restart {
 				ch.Steps = append(ch.Steps, StepRestartRunner)
 			}
@@ -346,8 +368,12 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			restarting = restarting || slices.Contains(ch.Steps, StepRestartRunner)
 		}
 		if !restarting {
+			reason := "an earlier apply changed plugin settings and stopped before restarting gitlab-runner"
+			if l.RestartUnreadable != "" {
+				reason = "the restart marker cannot be read (" + l.RestartUnreadable + "): restarted to be sure, and the marker rewritten"
+			}
 			p.Changes = append(p.Changes, Change{Addr: AddrRestart, Action: Update,
-				Reason: "an earlier apply changed plugin settings and stopped before restarting gitlab-runner",
+				Reason: reason,
 				Before: Values{"restart": "pending"}, After: Values{"restart": "done"},
 				Steps: []Step{StepRestartRunner}})
 		}
@@ -380,7 +406,7 @@ func desiredFileValues(f DesiredFile) Values {
 }
 
 // structuredDiff compares a structured file key by key. It returns the live
-// values to show (secrets masked as in the desired file) and the keys that
+// values to show (masked as sensitive.go describes) and the keys that
 // differ.
 func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]string) (Values, []string) {
 	before := Values{"path": f.Path, "mode": modeString(lf.Mode)}
@@ -410,8 +436,11 @@ func structuredDiff(f DesiredFile, lf LiveFile, after Values, secretChanges *[]s
 			before["content."+k] = Sensitive
 			changed = append(changed, k)
 			*secretChanges = append(*secretChanges, "content."+k)
+		case ok:
+			before["content."+k] = declaredLive(k, lv, wv)
+			changed = append(changed, k)
 		default:
-			before["content."+k] = lv
+			before["content."+k] = undeclaredLive(k, lv)
 			changed = append(changed, k)
 		}
 	}
@@ -460,20 +489,6 @@ func isZero(v any) bool {
 		return len(t) == 0
 	case map[string]any:
 		return len(t) == 0
-	}
-	return false
-}
-
-// looksSecret masks live values under key names that hold secrets in
-// gitlab-runner's config, even when fleet.yaml does not set them.
-func looksSecret(key string) bool {
-	last := key
-	if i := strings.LastIndexAny(key, ".]"); i >= 0 {
-		last = key[i+1:]
-	}
-	switch last {
-	case "token", "access_key", "secret_key", "password", "private_key":
-		return true
 	}
 	return false
 }

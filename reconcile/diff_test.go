@@ -203,7 +203,7 @@ func TestDiff(t *testing.T) {
 			f := l.Files[AddrConfigTOML]
 			f.Mode = 0o644
 			l.Files[AddrConfigTOML] = f
-		}, want: with(map[Addr]string{AddrConfigTOML: "update write"})},
+		}, want: with(map[Addr]string{AddrConfigTOML: "update set_attributes"})},
 		{name: "binary changed restarts", live: func(l *Live) {
 			l.Files[AddrBinary] = LiveFile{Exists: true, Mode: 0o755, Digest: "0000"}
 		}, want: with(map[Addr]string{AddrBinary: "update write,restart_gitlab_runner"})},

@@ -103,7 +103,7 @@ gitlab_runner:
       token: {file: {{dir}}/runner-token}
       executor: docker-autoscaler
       docker: {image: "alpine:latest"}
-      autoscaler:
+{{cache}}      autoscaler:
         plugin: {{plugin}}
         capacity_per_instance: 4
         max_instances: {{max_instances}}
@@ -194,7 +194,7 @@ func newEnv(t testing.TB, opts hcloudsim.Options) *env {
 		"fleet": e.fleet, "dir": e.dir, "url": e.url, "port": fmt.Sprint(e.sshPort),
 		"pub":         strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
 		"server_type": "cpx11", "image": "debian-12", "max_instances": "5", "idle_count": "8",
-		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "", "manager_extra": "",
+		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "", "manager_extra": "", "cache": "",
 	}
 	e.writeFleet(nil)
 	return e

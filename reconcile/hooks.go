@@ -12,7 +12,11 @@ import (
 
 // Hooks receive what Apply and Destroy do while they do it, as data. Views
 // turn the events into output: planview's text view prints their lines on
-// stderr, its JSON view encodes them one object per line.
+// stderr, its JSON view encodes them one object per line. Each event's
+// String is its one line in the human view; it lives with the event, not
+// the view, so that a caller with only a writer (ApplyOptions.Progress)
+// gets the very lines the text view prints, and the JSON view can carry
+// the same line as its message.
 //
 // Apply calls hooks from concurrent goroutines: an implementation
 // serializes its own output. Apply waits for a hook to return, so hooks do
@@ -83,6 +87,8 @@ const (
 	OpCloudInit OpKind = "cloud_init"
 	// OpWrite writes one of the manager's files.
 	OpWrite OpKind = "write"
+	// OpSetAttributes sets a file's owner (root:root) and mode.
+	OpSetAttributes OpKind = "set_attributes"
 	// OpRecordDigest rewrites the digest record of an unchanged file.
 	OpRecordDigest OpKind = "record_digest"
 	// OpRestart restarts gitlab-runner on the manager.
@@ -101,8 +107,9 @@ type Op struct {
 	// Endpoint its SSH address, host:port (connect).
 	Server   string
 	Endpoint string
-	// Path, Size and Mode describe a file written (write); DigestRecord
-	// is the record rewritten (record_digest, with Path).
+	// Path, Size and Mode describe a file written (write) or whose
+	// owner and mode are set (set_attributes, without Size);
+	// DigestRecord is the record rewritten (record_digest, with Path).
 	Path         string
 	Size         int64
 	Mode         fs.FileMode
@@ -139,6 +146,8 @@ func (o Op) String() string {
 		return fmt.Sprintf("Waiting for cloud-init on %s...", o.Server)
 	case OpWrite:
 		return fmt.Sprintf("%s: Writing %s (%d bytes, mode %s)...", o.Addr, o.Path, o.Size, modeString(o.Mode))
+	case OpSetAttributes:
+		return fmt.Sprintf("%s: Setting owner root:root and mode %s on %s...", o.Addr, permString(o.Mode), o.Path)
 	case OpRecordDigest:
 		return fmt.Sprintf("%s: Recording the digest of %s in %s...", o.Addr, o.Path, o.DigestRecord)
 	case OpRestart:
@@ -223,3 +232,37 @@ func (h *lineWriter) PreOp(o Op)           { h.line(o) }
 func (h *lineWriter) Waiting(w ActionWait) { h.line(w) }
 func (h *lineWriter) Retrying(r Retry)     { h.line(r) }
 func (h *lineWriter) Notice(n Notice)      { h.line(n) }
+
+// maskedHooks pass events on with every secret value the session resolved
+// masked in their text, so that no view can print one: a notice carries an
+// error's text, and paths and servers come from fleet.yaml.
+type maskedHooks struct {
+	next    Hooks
+	secrets *Secrets
+}
+
+func (m maskedHooks) PreOp(o Op) {
+	r := m.secrets.Redact
+	o.Server, o.Endpoint, o.Path, o.DigestRecord, o.From, o.Status = r(o.Server), r(o.Endpoint), r(o.Path), r(o.DigestRecord), r(o.From), r(o.Status)
+	m.next.PreOp(o)
+}
+
+func (m maskedHooks) PostChange(res Result) {
+	res.Verb = m.secrets.Redact(res.Verb)
+	m.next.PostChange(res)
+}
+
+func (m maskedHooks) Waiting(w ActionWait) {
+	w.Action.Error = m.secrets.Redact(w.Action.Error)
+	m.next.Waiting(w)
+}
+
+func (m maskedHooks) Retrying(r Retry) {
+	r.Path, r.Status = m.secrets.Redact(r.Path), m.secrets.Redact(r.Status)
+	m.next.Retrying(r)
+}
+
+func (m maskedHooks) Notice(n Notice) {
+	n.Message = m.secrets.Redact(n.Message)
+	m.next.Notice(n)
+}

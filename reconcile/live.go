@@ -13,15 +13,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
 // Files are the manager's files and commands, reached over SSH.
 type Files interface {
-	// ReadFile returns the file's content and mode; a missing file is an
-	// error wrapping fs.ErrNotExist.
-	ReadFile(ctx context.Context, path string) ([]byte, fs.FileMode, error)
+	// ReadFile returns the regular file's content and attributes (owner
+	// through sshremote.Owner), reading at most limit bytes and never
+	// following a symbolic link. A missing file is an error wrapping
+	// fs.ErrNotExist; a larger one a *sshremote.TooLargeError, anything
+	// but a regular file a *sshremote.NotRegularError.
+	ReadFile(ctx context.Context, path string, limit int64) ([]byte, fs.FileInfo, error)
 	// Stat returns the file's attributes without reading it (mtime in
 	// whole seconds); a missing file is an error wrapping fs.ErrNotExist.
 	Stat(ctx context.Context, path string) (fs.FileInfo, error)
@@ -29,6 +33,14 @@ type Files interface {
 	WriteFile(ctx context.Context, path string, data []byte, mode fs.FileMode) error
 	// Chtimes sets the file's modification time (whole seconds).
 	Chtimes(ctx context.Context, path string, mtime time.Time) error
+	// Chown and Chmod set a file's or directory's numeric owner and
+	// group, and its permission bits.
+	Chown(ctx context.Context, path string, uid, gid int) error
+	Chmod(ctx context.Context, path string, mode fs.FileMode) error
+	// RemoveDir removes an empty directory; Rename moves a file or
+	// directory to a path that does not exist.
+	RemoveDir(ctx context.Context, path string) error
+	Rename(ctx context.Context, path, to string) error
 	// Run runs a shell command.
 	Run(ctx context.Context, cmd string) (stdout, stderr []byte, err error)
 	Close() error
@@ -138,12 +150,16 @@ func ListOwned(ctx context.Context, c Cloud, fleet string, upstream []UpstreamGr
 	var errKeys, errFws, errSrvs, errUpstream error
 	var upstreamServers []Server
 	wg.Add(3)
-	go func() { defer wg.Done(); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
-	go func() { defer wg.Done(); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
-	go func() { defer wg.Done(); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errKeys); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errFws); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errSrvs); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
 	if len(upstream) > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); upstreamServers, errUpstream = c.ListServers(ctx, UpstreamSelector) }()
+		go func() {
+			defer wg.Done()
+			defer crash.Recover(&errUpstream)
+			upstreamServers, errUpstream = c.ListServers(ctx, UpstreamSelector)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errKeys, errFws, errSrvs, errUpstream); err != nil {
@@ -201,7 +217,7 @@ func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := find(); err != nil {
+			if err := recovered(find); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -285,7 +301,8 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error
 	}
 	note := func(msg string, blocking bool) {
 		for _, f := range d.Files {
-			if f.NotManagedReason == "" {
+			// A directory is compared only along with its files.
+			if f.NotManagedReason == "" && f.Format != FormatDirectory {
 				l.FileNotes = append(l.FileNotes, Note{Subject: string(f.Addr), Message: msg, Blocking: blocking})
 			}
 		}
@@ -329,10 +346,19 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error
 		return nil
 	}
 	defer files.Close()
-	marker, _, err := files.ReadFile(ctx, RestartMarker)
+	marker, _, err := files.ReadFile(ctx, RestartMarker, maxRecordSize)
 	switch {
+	case errors.Is(err, sshremote.ErrConnectionLost) && ctx.Err() == nil:
+		// Connected, but the server went away before serving a file
+		// (shutting down, as after an apply killed while changing its
+		// type): as with a manager that does not answer SSH yet, apply
+		// waits for it and writes every file.
+		l.FilesPending = fmt.Sprintf("server %s does not serve files over SSH (%v)", m.Name, err)
+		return nil
 	case err == nil:
 		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
+	case errors.As(err, new(*sshremote.NotRegularError)) || errors.As(err, new(*sshremote.TooLargeError)):
+		l.RestartPending, l.RestartUnreadable = true, err.Error()
 	case !errors.Is(err, fs.ErrNotExist):
 		l.FileNotes = append(l.FileNotes, Note{Subject: string(AddrRestart), Message: err.Error(), Blocking: true})
 	}
@@ -364,17 +390,29 @@ func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error)
 			return lf, err
 		}
 	}
-	data, mode, err := files.ReadFile(ctx, f.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return LiveFile{}, nil
+	if f.Format == FormatDirectory {
+		return readDirectory(ctx, files, f)
 	}
+	limit := int64(MaxManagerFileSize)
+	if f.Format == FormatBytes {
+		// A file larger than the one to install differs from it.
+		limit = f.ContentSize()
+	}
+	data, info, err := files.ReadFile(ctx, f.Path, limit)
 	if err != nil {
-		return LiveFile{}, fmt.Errorf("read %s: %w", f.Path, err)
+		return unreadFile(f, info, err)
 	}
 	sum := sha256.Sum256(data)
-	lf := LiveFile{Exists: true, Mode: mode, Digest: hex.EncodeToString(sum[:])}
+	lf := LiveFile{Exists: true, Mode: info.Mode() &^ fs.ModeType, Owner: ownerOf(info), Digest: hex.EncodeToString(sum[:])}
 	if f.Format != FormatBytes {
 		lf.Content = data
 	}
 	return lf, nil
+}
+
+// recovered calls f, turning a panic in it into an error: the goroutines
+// reconcile starts must not end the process (see package crash).
+func recovered(f func() error) (err error) {
+	defer crash.Recover(&err)
+	return f()
 }

@@ -34,9 +34,15 @@ type emptyFiles struct {
 	c    *recordingConnector
 }
 
-func (f *emptyFiles) ReadFile(context.Context, string) ([]byte, fs.FileMode, error) {
-	return nil, 0, fs.ErrNotExist
+func (f *emptyFiles) ReadFile(context.Context, string, int64) ([]byte, fs.FileInfo, error) {
+	return nil, nil, fs.ErrNotExist
 }
+func (f *emptyFiles) Chown(context.Context, string, int, int) error { return fmt.Errorf("read-only") }
+func (f *emptyFiles) Chmod(context.Context, string, fs.FileMode) error {
+	return fmt.Errorf("read-only")
+}
+func (f *emptyFiles) RemoveDir(context.Context, string) error           { return fmt.Errorf("read-only") }
+func (f *emptyFiles) Rename(context.Context, string, string) error      { return fmt.Errorf("read-only") }
 func (f *emptyFiles) Stat(context.Context, string) (fs.FileInfo, error) { return nil, fs.ErrNotExist }
 func (f *emptyFiles) WriteFile(context.Context, string, []byte, fs.FileMode) error {
 	return fmt.Errorf("read-only")

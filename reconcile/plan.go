@@ -247,10 +247,32 @@ type Note struct {
 // String formats the note for humans.
 func (n Note) String() string { return n.Subject + ": not compared: " + n.Message }
 
+// Mode is what a plan converges to, as Terraform's plan modes.
+type Mode string
+
+// The plan modes. A normal plan converges to fleet.yaml; a destroy plan
+// (PlanDestroy) deletes everything the fleet owns and is applied only by
+// destroy, with the fleet's name as confirmation.
+const (
+	ModeNormal  Mode = ""
+	ModeDestroy Mode = "destroy"
+)
+
+// String names the mode as messages do.
+func (m Mode) String() string {
+	if m == ModeNormal {
+		return "normal"
+	}
+	return string(m)
+}
+
 // Plan is the result of Diff: data, rendered by planview and executed by Apply.
 type Plan struct {
 	// Fleet is the fleet's name.
 	Fleet string `json:"fleet"`
+	// Mode is ModeNormal (left out of JSON, so that plans saved before
+	// destroy plans existed read back unchanged) or ModeDestroy.
+	Mode Mode `json:"mode,omitempty"`
 	// Changes holds one entry per managed resource, NoOp included, sorted
 	// by address.
 	Changes []Change `json:"changes"`
@@ -269,6 +291,10 @@ type Plan struct {
 	// through a keyed digest. A saved plan is refused when fleet.yaml or a
 	// secret changed since.
 	DesiredFingerprint string `json:"desired_fingerprint"`
+	// UpstreamGroups, in a destroy plan, are the upstream plugin's
+	// instance groups: Apply lists their servers again after deleting the
+	// planned ones, for those a still-running plugin created meanwhile.
+	UpstreamGroups []UpstreamGroup `json:"upstream_groups,omitempty"`
 }
 
 // Counts are the numbers a plan summary and GitLab's terraform report show.
@@ -354,10 +380,10 @@ func addrLess(a, b Addr) bool {
 	return a < b
 }
 
-// fileRank orders the manager's files as Apply writes them: the binary and
-// the fleet.yaml copy the plugin reads first, config.toml (which makes
-// gitlab-runner start the plugin) last.
-var fileRank = map[Addr]int{AddrBinary: 0, AddrFleetYAML: 1, AddrConfigTOML: 2}
+// fileRank orders the manager's files as Apply writes them: the directories
+// that hold them first, then the binary and the fleet.yaml copy the plugin
+// reads, config.toml (which makes gitlab-runner start the plugin) last.
+var fileRank = map[Addr]int{AddrConfigDir: 0, AddrFleetYAMLDir: 1, AddrStateDir: 2, AddrBinary: 3, AddrFleetYAML: 4, AddrConfigTOML: 5}
 
 // normalizeValues returns v as it reads after a JSON round trip, so that
 // plans built in memory and plans read from a file compare and print alike.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/fleetctl/fleetctl/spec"
 )
 
 // PlanFileFormat names the saved plan format; ReadPlanFile refuses others.
@@ -29,11 +31,15 @@ func WritePlanFile(path string, p *Plan) error {
 	return nil
 }
 
+// MaxPlanFileSize bounds a saved plan read back: a plan holds values and
+// digests, never file contents, so it is a few kilobytes.
+const MaxPlanFileSize = 16 << 20
+
 // ReadPlanFile loads a saved plan.
 func ReadPlanFile(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := spec.ReadLocalFile(path, MaxPlanFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("plan file: %w", err)
+		return nil, fmt.Errorf("plan file %s: %w", path, err)
 	}
 	var pf planFile
 	if err := json.Unmarshal(b, &pf); err != nil {
@@ -52,12 +58,26 @@ var ErrStalePlan = errors.New("saved plan is stale")
 // CheckSaved compares a saved plan with a fresh one made now: the saved plan
 // may be applied only when the live state and the desired state it observed
 // are unchanged (then both plans are the same, Diff being pure).
+//
+// A destroy plan is checked only against a fresh destroy plan, a normal one
+// only against a normal one: apply refuses a saved destroy plan and destroy
+// a saved normal plan.
 func CheckSaved(saved, fresh *Plan) error {
 	switch {
+	case saved.Mode != fresh.Mode && saved.Mode == ModeDestroy:
+		return fmt.Errorf("it is a destroy plan: apply it with `fleetctl destroy --confirm %s PLANFILE`; nothing was changed", saved.Fleet)
+	case saved.Mode != fresh.Mode:
+		return fmt.Errorf("it is a %s plan, not a destroy plan: apply it with `fleetctl apply PLANFILE`; nothing was changed", saved.Mode)
 	case saved.Fleet != fresh.Fleet:
 		return fmt.Errorf("%w: it was made for fleet %q, not %q", ErrStalePlan, saved.Fleet, fresh.Fleet)
 	case saved.LiveFingerprint != fresh.LiveFingerprint:
-		return fmt.Errorf("%w: the live state changed since it was made (someone or something changed the fleet's resources); nothing was changed: run plan again", ErrStalePlan)
+		again := "plan"
+		if saved.Mode == ModeDestroy {
+			again = "plan --destroy"
+		}
+		return fmt.Errorf("%w: the live state changed since it was made (someone or something changed the fleet's resources); nothing was changed: run %s again", ErrStalePlan, again)
+	case saved.DesiredFingerprint != fresh.DesiredFingerprint && saved.Mode == ModeDestroy:
+		return fmt.Errorf("%w: the runners of fleet.yaml that use the upstream plugin changed since it was made; nothing was changed: run plan --destroy again", ErrStalePlan)
 	case saved.DesiredFingerprint != fresh.DesiredFingerprint:
 		return fmt.Errorf("%w: fleet.yaml, a secret or the plugin binary changed since it was made; nothing was changed: run plan again", ErrStalePlan)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -34,6 +35,9 @@ type SessionOptions struct {
 	ReadyTimeout    time.Duration
 	// SSHRetryInterval is how often a booting manager is dialled.
 	SSHRetryInterval time.Duration
+	// Secrets collects every secret value the session resolves, for
+	// the caller to mask its own output with; nil means a new set.
+	Secrets *Secrets
 }
 
 // Session is one command's view of one fleet: the spec, the desired state
@@ -47,16 +51,34 @@ type Session struct {
 	Connector         Connector
 	NoConnectorReason string
 	opts              SessionOptions
+	// flushProgress writes a progress line left unfinished.
+	flushProgress func() error
 }
+
+// Secrets are the secret values the session resolved so far: the hcloud
+// token and SSH key at once, the others when the desired state is built.
+func (s *Session) Secrets() *Secrets { return s.opts.Secrets }
 
 // NewSession resolves what every command needs: the API token (required),
 // the endpoint (hcloud.endpoint, else $HCLOUD_ENDPOINT, else Hetzner's), the
 // manager's SSH key (optional: plan works without it) and the desired state.
 func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 	s := &Session{Fleet: f, opts: opts}
-	if opts.Hooks == nil {
-		s.opts.Hooks = lineHooks(opts.Progress)
+	if opts.Secrets == nil {
+		s.opts.Secrets = NewSecrets()
 	}
+	if opts.Progress == nil {
+		s.opts.Progress = io.Discard
+	}
+	// Progress lines pass through the secrets' mask too.
+	progress := s.opts.Secrets.Writer(s.opts.Progress)
+	s.opts.Progress = progress
+	s.flushProgress = progress.Flush
+	if opts.Hooks == nil {
+		s.opts.Hooks = lineHooks(progress)
+	}
+	// So do the events, whoever prints them.
+	s.opts.Hooks = maskedHooks{next: s.opts.Hooks, secrets: s.opts.Secrets}
 	s.Cloud = opts.Cloud
 	if s.Cloud == nil {
 		tokenRef := f.HCloud.Token
@@ -67,6 +89,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("hcloud.token: %w", err)
 		}
+		s.opts.Secrets.Add(token)
 		endpoint := f.HCloud.Endpoint
 		if endpoint == "" {
 			endpoint = os.Getenv("HCLOUD_ENDPOINT")
@@ -77,11 +100,14 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 		s.NoConnectorReason = "manager.ssh.private_key is not set in fleet.yaml"
 	} else if key, err := ref.ResolveText(); err != nil {
 		s.NoConnectorReason = "manager.ssh.private_key: " + err.Error()
-	} else if c, err := NewSSHConnector([]byte(key)); err != nil {
-		s.NoConnectorReason = fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err)
 	} else {
-		c.RetryInterval = opts.SSHRetryInterval
-		s.Connector = c
+		s.opts.Secrets.Add(key)
+		if c, err := NewSSHConnector([]byte(key)); err != nil {
+			s.NoConnectorReason = s.opts.Secrets.Redact(fmt.Sprintf("manager.ssh.private_key (%s): %v", ref, err))
+		} else {
+			c.RetryInterval = opts.SSHRetryInterval
+			s.Connector = c
+		}
 	}
 	return s, nil
 }
@@ -89,7 +115,7 @@ func NewSession(f *spec.Fleet, opts SessionOptions) (*Session, error) {
 // desired builds the desired state once; destroy never needs it.
 func (s *Session) desired() (*Desired, error) {
 	if s.Desired == nil {
-		d, err := NewDesired(s.Fleet, DesiredOptions{PluginBinary: s.opts.PluginBinary})
+		d, err := NewDesired(s.Fleet, DesiredOptions{PluginBinary: s.opts.PluginBinary, Secrets: s.opts.Secrets})
 		if err != nil {
 			return nil, err
 		}
@@ -107,8 +133,22 @@ func (s *Session) Requests() int64 {
 	return -1
 }
 
-// Plan reads the live state and diffs it with the desired state.
+// Plan reads the live state and diffs it with the desired state. The plan
+// and the error hold no secret value the session resolved.
 func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
+	p, err := s.plan(ctx, adopt)
+	return p, s.finish(err)
+}
+
+// finish masks the secrets in an error and writes what progress holds.
+func (s *Session) finish(err error) error {
+	if s.flushProgress != nil {
+		s.flushProgress()
+	}
+	return s.opts.Secrets.RedactError(err)
+}
+
+func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	// The lists need only the fleet's name, and the SSH connection to
 	// the manager only the lists: both run while the desired state is
 	// built (which hashes the plugin binary).
@@ -119,12 +159,15 @@ func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
 	}
 	lists := make(chan listed, 1)
 	go func() {
+		var got listed
+		defer func() { lists <- got }()
+		defer crash.Recover(&got.err)
 		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name, UpstreamGroups(s.Fleet))
 		var early *earlyDial
 		if err == nil {
 			early = dialManagerEarly(ctx, s.Fleet, l, s.Connector)
 		}
-		lists <- listed{l, early, err}
+		got = listed{l, early, err}
 	}()
 	d, derr := s.desired()
 	got := <-lists
@@ -146,9 +189,10 @@ func (s *Session) Plan(ctx context.Context, adopt bool) (*Plan, error) {
 // CheckSaved accepted).
 func (s *Session) Apply(ctx context.Context, p *Plan, allowDestroy bool) ([]Result, error) {
 	if _, err := s.desired(); err != nil {
-		return nil, err
+		return nil, s.finish(err)
 	}
-	return Apply(ctx, p, s.applyOptions(allowDestroy))
+	res, err := Apply(ctx, p, s.applyOptions(allowDestroy))
+	return res, s.finish(err)
 }
 
 func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
@@ -159,7 +203,46 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 	}
 }
 
-// Destroy removes everything the fleet owns.
+// Destroy removes everything that carries the fleet's label: the manager,
+// the plugin's autoscaled instances, the firewalls (first detached from the
+// label selectors and the servers they apply to, see deleteFirewall) and
+// the SSH keys, the plugin's included. For runners that use the upstream
+// plugin it also removes that plugin's servers of their instance groups and
+// its SSH key named after the group (see UpstreamGroup). Protection is
+// lifted only on servers the fleet owns; nothing else is touched. confirm
+// must be the fleet's name. Like Apply, it returns what it did, also when
+// it fails half-way.
+//
+// It is PlanDestroy and ApplyDestroy, the engine every plan goes through:
+// the servers go first, then the firewalls and SSH keys. A plugin still
+// running on the manager may create an instance while the servers go, so
+// once they are gone the servers are listed once more and what appeared
+// meanwhile is removed too.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	return Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
+	if err := ConfirmDestroy(s.Fleet.Name, confirm); err != nil {
+		return nil, err
+	}
+	p, err := s.PlanDestroy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ApplyDestroy(ctx, p, confirm)
+}
+
+// PlanDestroy lists what the fleet owns and plans its removal. It never
+// builds the desired state: it needs neither a secret of fleet.yaml nor the
+// manager's SSH key. The plan and the error hold no secret value the
+// session resolved.
+func (s *Session) PlanDestroy(ctx context.Context) (*Plan, error) {
+	p, err := PlanDestroy(ctx, s.Cloud, s.Fleet, s.opts.Secrets)
+	return p, s.finish(err)
+}
+
+// ApplyDestroy applies a destroy plan (one this session made, or a saved one
+// that CheckSaved accepted); confirm must be the fleet's name.
+func (s *Session) ApplyDestroy(ctx context.Context, p *Plan, confirm string) ([]Result, error) {
+	opts := s.applyOptions(false)
+	opts.Desired, opts.Confirm = nil, confirm
+	res, err := Apply(ctx, p, opts)
+	return res, s.finish(err)
 }

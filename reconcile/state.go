@@ -4,9 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -50,6 +50,9 @@ type Desired struct {
 	Files []DesiredFile
 	// Notes say what could not be resolved (a secret that is not set).
 	Notes []Note
+	// Secrets are the secret values resolved for this command; Diff
+	// masks them wherever they appear in the plan.
+	Secrets *Secrets
 
 	// userData renders the manager's cloud-init with a freshly generated
 	// SSH host key and returns it with the key's fingerprint label value.
@@ -105,6 +108,8 @@ const (
 	FormatTOML
 	// FormatYAML compares decoded YAML key by key.
 	FormatYAML
+	// FormatDirectory is a directory whose owner and mode are compared.
+	FormatDirectory
 )
 
 // DesiredFile is one file on the manager.
@@ -177,9 +182,14 @@ func (f DesiredFile) readContent() ([]byte, error) {
 	if f.Source == "" {
 		return f.Content, nil
 	}
-	data, err := os.ReadFile(f.Source)
+	// One byte more than planned is enough to tell it changed.
+	data, err := spec.ReadLocalFile(f.Source, f.Size+1)
+	var tooLarge *spec.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return nil, fmt.Errorf("%s changed since it was planned (larger than the %d bytes planned)", f.Source, f.Size)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", f.Source, err)
 	}
 	sum := sha256.Sum256(data)
 	if got := hex.EncodeToString(sum[:]); got != f.SHA256() {
@@ -199,6 +209,9 @@ type Live struct {
 	// UpstreamInstances are the servers the upstream plugin created for
 	// the fleet's runners (see UpstreamGroup).
 	UpstreamInstances []Server
+	// UpstreamSSHKeys are the upstream plugin's SSH keys of the fleet's
+	// runners; only a destroy plan lists them (see ListDestroyable).
+	UpstreamSSHKeys []SSHKey
 	// Unlabelled are resources without the fleet label that carry a
 	// desired resource's name, by address.
 	UnlabelledSSHKeys   map[string]SSHKey
@@ -212,6 +225,10 @@ type Live struct {
 	// earlier apply changed plugin settings and stopped before it
 	// restarted gitlab-runner.
 	RestartPending bool
+	// RestartUnreadable, when set, says why the restart marker could not
+	// be read (it is a directory, or too large): the restart it may owe
+	// is planned to be sure, and Apply writes the marker over it.
+	RestartUnreadable string
 	// FilesPending, when set, says why the files of an existing manager
 	// were not read although Apply will be able to write them (the server
 	// is off or still starting): they are written blind.
@@ -221,7 +238,17 @@ type Live struct {
 // LiveFile is a file read from the manager.
 type LiveFile struct {
 	Exists bool
-	Mode   fs.FileMode
+	// Mode holds the permission bits with setuid, setgid and sticky.
+	Mode fs.FileMode
+	// Owner is the numeric "uid:gid"; "" when the server did not say.
+	Owner string
+	// Unreadable, when set, says why the content was not read ("unreadable:
+	// too large, N bytes"): the file exists but is not what fleetctl
+	// writes, and Apply replaces it.
+	Unreadable string
+	// IsDir says a directory sits where the file belongs: Apply clears it
+	// before writing the file.
+	IsDir bool
 	// Content is set for files compared by content (config.toml,
 	// fleet.yaml); never shown or saved.
 	Content []byte
@@ -238,10 +265,12 @@ type LiveFile struct {
 // touches them.
 func (l *Live) Fingerprint() string {
 	type fileFP struct {
-		Addr   Addr
-		Exists bool
-		Mode   fs.FileMode
-		Digest string
+		Addr       Addr
+		Exists     bool
+		Mode       fs.FileMode
+		Owner      string
+		Unreadable string
+		Digest     string
 	}
 	var v struct {
 		SSHKeys   []SSHKey
@@ -280,12 +309,12 @@ func (l *Live) Fingerprint() string {
 	}
 	for _, a := range sortedKeys(l.Files) {
 		f := l.Files[a]
-		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Digest})
-	}
-	if l.RestartPending {
-		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending"})
+		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Owner, f.Unreadable, f.Digest})
 	}
 	v.Notes = append(append([]Note(nil), l.FileNotes...), Note{Subject: "pending", Message: l.FilesPending})
+	if l.RestartPending {
+		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending " + l.RestartUnreadable})
+	}
 	sort.Slice(v.SSHKeys, func(i, j int) bool { return v.SSHKeys[i].ID < v.SSHKeys[j].ID })
 	sort.Slice(v.Firewalls, func(i, j int) bool { return v.Firewalls[i].ID < v.Firewalls[j].ID })
 	sort.Slice(v.Servers, func(i, j int) bool { return v.Servers[i].ID < v.Servers[j].ID })

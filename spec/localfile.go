@@ -21,18 +21,11 @@ var ErrNotRegular = errors.New("not a regular file")
 // the caller names it once, and never hold its content; a file over limit
 // is refused with a *TooLargeError.
 func ReadLocalFile(path string, limit int64) ([]byte, error) {
-	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	file, info, err := OpenLocalFile(path)
 	if err != nil {
-		return nil, pathlessError(err)
+		return nil, err
 	}
 	defer file.Close()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, pathlessError(err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w but %s: give the path of a file", ErrNotRegular, fileKind(info.Mode()))
-	}
 	if info.Size() > limit {
 		return nil, &TooLargeError{Size: info.Size(), Limit: limit}
 	}
@@ -46,6 +39,25 @@ func ReadLocalFile(path string, limit int64) ([]byte, error) {
 		return nil, &TooLargeError{Size: -1, Limit: limit}
 	}
 	return data, nil
+}
+
+// OpenLocalFile opens a local input file for reading as ReadLocalFile
+// does: without blocking, and refused unless it is a regular file. Its
+// errors do not name the file either.
+func OpenLocalFile(path string) (*os.File, fs.FileInfo, error) {
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, pathlessError(err)
+	}
+	info, err := file.Stat()
+	if err == nil && !info.Mode().IsRegular() {
+		err = fmt.Errorf("%w but %s: give the path of a file", ErrNotRegular, fileKind(info.Mode()))
+	}
+	if err != nil {
+		file.Close()
+		return nil, nil, pathlessError(err)
+	}
+	return file, info, nil
 }
 
 // TooLargeError is ReadLocalFile's error for a file over its limit. Size is

@@ -87,7 +87,7 @@ func applyText(ctx context.Context, s streams, o applyOptions, hooks reconcile.H
 	if err != nil {
 		return err
 	}
-	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: useColor(s.Out)}); err != nil {
+	if err := planview.Text(s.Out, plan, planview.TextOptions{Color: s.color}); err != nil {
 		return err
 	}
 	if err := checkApplicable(sess, plan, o); err != nil {
@@ -112,7 +112,7 @@ func applyText(ctx context.Context, s streams, o applyOptions, hooks reconcile.H
 // applyPlan makes the plan to apply, or takes the saved one when it still
 // matches the live state.
 func applyPlan(ctx context.Context, s streams, o applyOptions, hooks reconcile.Hooks) (*reconcile.Session, *reconcile.Plan, error) {
-	sess, err := newSession(o.file, o.pluginBinary, s.ErrOut, hooks)
+	sess, err := newSession(o.file, o.pluginBinary, s, hooks)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,13 +32,15 @@ func TestPanicExitsOne(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			s := streams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
-			root := newRootCmd(s)
-			root.AddCommand(&cobra.Command{Use: "crash", RunE: func(*cobra.Command, []string) error {
-				out.WriteString("") // a command that has printed nothing yet
-				tc.panic()
-				return nil
-			}})
-			got := result{code: runRoot(context.Background(), root, []string{"crash"}, s), stdout: out.String(), stderr: errOut.String()}
+			build := func(s streams) *cobra.Command {
+				root := newRootCmd(s)
+				root.AddCommand(&cobra.Command{Use: "crash", RunE: func(*cobra.Command, []string) error {
+					tc.panic()
+					return nil
+				}})
+				return root
+			}
+			got := result{code: runRoot(context.Background(), []string{"crash"}, s, build), stdout: out.String(), stderr: errOut.String()}
 			if got.code != exitError {
 				t.Errorf("exit code %d, want %d", got.code, exitError)
 			}

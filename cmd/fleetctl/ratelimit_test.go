@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -20,10 +21,18 @@ func rateLimitedFleet(t *testing.T, limit int) string {
 	sim := hcloudsim.New(hcloudsim.Options{RateLimit: limit})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })
-	for range limit {
+	// Sent until a 429, so that what refilled meanwhile is spent too.
+	for i := 0; ; i++ {
 		r := httptest.NewRequest("GET", "/v1/locations", nil)
 		r.Header.Set("Authorization", "Bearer "+cliHCloudToken)
-		sim.ServeHTTP(httptest.NewRecorder(), r)
+		w := httptest.NewRecorder()
+		sim.ServeHTTP(w, r)
+		if w.Code == http.StatusTooManyRequests {
+			break
+		}
+		if i > 2*limit {
+			t.Fatalf("the simulator answered %d requests without a 429", i)
+		}
 	}
 	dir := t.TempDir()
 	for name, content := range map[string]string{"hcloud-token": cliHCloudToken, "runner-token": cliRunnerToken} {

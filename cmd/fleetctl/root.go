@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
+	"github.com/fleetctl/fleetctl/reconcile"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -24,6 +26,11 @@ type streams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
+	// color is set when Out is a terminal and NO_COLOR is unset.
+	color bool
+	// secrets collects the secret values commands resolve; Out and
+	// ErrOut mask them.
+	secrets *reconcile.Secrets
 }
 
 // codeError carries a specific exit code through cobra. A nil err means
@@ -70,12 +77,20 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 // here, once: fleet.yaml problems one per line as file:line:col: path:
 // message, anything else after "Error: ".
 func run(ctx context.Context, args []string, s streams) int {
-	return runRoot(ctx, newRootCmd(s), args, s)
+	return runRoot(ctx, args, s, newRootCmd)
 }
 
-// runRoot is run with the command tree given, for tests that add to it.
-func runRoot(ctx context.Context, root *cobra.Command, args []string, s streams) int {
-	err := execute(ctx, root, args)
+// runRoot is run with the command tree build makes, for tests that add to
+// it.
+func runRoot(ctx context.Context, args []string, s streams, build func(streams) *cobra.Command) int {
+	// Whatever a command prints passes through the mask of the secrets
+	// it resolved: results, progress and the error printed below.
+	secrets := reconcile.NewSecrets()
+	out, errOut := secrets.Writer(s.Out), secrets.Writer(s.ErrOut)
+	defer out.Flush()
+	defer errOut.Flush()
+	s = streams{In: s.In, Out: out, ErrOut: errOut, color: useColor(s.Out), secrets: secrets}
+	err := execute(ctx, build(s), args)
 	if err == nil {
 		return exitOK
 	}
@@ -89,10 +104,10 @@ func runRoot(ctx context.Context, root *cobra.Command, args []string, s streams)
 	return code
 }
 
-// execute runs the command tree; a panic in it becomes an *internalError,
-// so that a crash exits 1 like any error.
+// execute runs the command tree; a panic in it becomes a *crash.Error, so
+// that a crash exits 1 like any error.
 func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
-	defer recoverPanic(&err)
+	defer crash.Recover(&err)
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }

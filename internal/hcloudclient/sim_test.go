@@ -2,6 +2,7 @@ package hcloudclient
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -33,15 +34,23 @@ func newSimClient(t *testing.T, opts hcloudsim.Options, p Policy) *simClient {
 	return c
 }
 
-// exhaust spends the simulator's whole rate-limit budget.
+// exhaust spends the simulator's whole rate-limit budget: it sends until
+// the simulator answers 429, so that what refilled while it sent (the
+// budget refills evenly, and sending limit requests takes seconds on a
+// busy machine) is spent too.
 func (c *simClient) exhaust(t *testing.T, limit int) {
 	t.Helper()
-	for range limit {
+	for range 2 * limit {
 		r := httptest.NewRequest("GET", "/v1/locations", nil)
 		r.Header.Set("Authorization", "Bearer t")
-		c.sim.ServeHTTP(httptest.NewRecorder(), r)
+		w := httptest.NewRecorder()
+		c.sim.ServeHTTP(w, r)
+		if w.Code == http.StatusTooManyRequests {
+			c.sim.ResetStats()
+			return
+		}
 	}
-	c.sim.ResetStats()
+	t.Fatalf("the simulator answered %d requests without a 429", 2*limit)
 }
 
 func (c *simClient) told() []Wait {

@@ -248,7 +248,8 @@ func (f *rootFiles) setstat(name string, flags sftp.FileAttrFlags, attrs *sftp.F
 		}
 	}
 	if flags.UidGid {
-		if err := f.root.Chown(name, int(attrs.UID), int(attrs.GID)); err != nil {
+		uid, gid := localOwner(attrs.UID, attrs.GID)
+		if err := f.root.Chown(name, uid, gid); err != nil {
 			return err
 		}
 	}
@@ -317,13 +318,16 @@ func (f *rootFiles) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 			return nil, err
 		}
 		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+		for i, e := range entries {
+			entries[i] = asServerSees(e)
+		}
 		return fileInfos(entries), nil
 	case "Stat":
 		info, err := f.root.Stat(name)
 		if err != nil {
 			return nil, err
 		}
-		return fileInfos{info}, nil
+		return fileInfos{asServerSees(info)}, nil
 	}
 	return nil, fmt.Errorf("%s: %w", r.Method, sftp.ErrSSHFxOpUnsupported)
 }
@@ -333,7 +337,7 @@ func (f *rootFiles) Lstat(r *sftp.Request) (sftp.ListerAt, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fileInfos{info}, nil
+	return fileInfos{asServerSees(info)}, nil
 }
 
 func (f *rootFiles) Readlink(p string) (string, error) {

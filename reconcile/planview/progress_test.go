@@ -37,6 +37,7 @@ func sampleEvents(h reconcile.Hooks) {
 	h.PreOp(reconcile.Op{Addr: srv, Kind: reconcile.OpCloudInit, Server: "runner-manager"})
 	h.PreOp(reconcile.Op{Addr: reconcile.AddrBinary, Kind: reconcile.OpRecordDigest, Path: "/usr/local/bin/fleetctl", DigestRecord: "/var/lib/fleetctl/fleetctl.sha256"})
 	h.PreOp(reconcile.Op{Addr: reconcile.AddrConfigTOML, Kind: reconcile.OpWrite, Path: "/etc/gitlab-runner/config.toml", Size: 1234, Mode: 0o600})
+	h.PreOp(reconcile.Op{Addr: reconcile.AddrFleetYAML, Kind: reconcile.OpSetAttributes, Path: "/etc/fleetctl/fleet.yaml", Mode: 0o600})
 	h.PreOp(reconcile.Op{Addr: reconcile.AddrRestart, Kind: reconcile.OpRestart, Server: "runner-manager"})
 	h.PostChange(reconcile.Result{Addr: srv, Verb: "created"})
 	h.PostChange(reconcile.Result{Addr: reconcile.AddrConfigTOML, Verb: "written"})

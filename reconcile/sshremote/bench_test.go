@@ -48,7 +48,7 @@ func BenchmarkReadFile4MiB(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, _, err := client.ReadFile(b.Context(), target); err != nil {
+		if _, _, err := client.ReadFile(b.Context(), target, 1<<30); err != nil {
 			b.Fatal(err)
 		}
 	}

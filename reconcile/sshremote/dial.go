@@ -29,6 +29,11 @@ const DefaultTimeout = 15 * time.Second
 // it accepted none of the client's credentials.
 var ErrAuthFailed = errors.New("the server refused the client key")
 
+// ErrConnectionLost is wrapped by errors of a connection that was made but
+// cannot serve files: the SFTP session could not start, as when the server
+// is going down. It says nothing about the files themselves.
+var ErrConnectionLost = errors.New("connection lost")
+
 // Config says where a manager is and how to reach it.
 type Config struct {
 	// Addr is host:port.
@@ -244,7 +249,7 @@ func (c *Client) sftpClient() (*sftp.Client, error) {
 	}
 	client, err := sftp.NewClient(c.ssh, sftp.UseConcurrentWrites(true))
 	if err != nil {
-		return nil, fmt.Errorf("ssh %s: start sftp: %w", c.addr, err)
+		return nil, fmt.Errorf("ssh %s: start sftp: %w (%w)", c.addr, err, ErrConnectionLost)
 	}
 	c.sftp = client
 	return client, nil

@@ -1,7 +1,6 @@
 package sshremote
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -21,50 +20,10 @@ const (
 	extensionFsync       = "fsync@openssh.com"
 )
 
-// ReadFile returns the contents and permission bits (with setuid, setgid and
-// sticky) of the regular file at the absolute path p. When p does not exist
-// the error wraps fs.ErrNotExist.
-func (c *Client) ReadFile(ctx context.Context, p string) (data []byte, mode fs.FileMode, err error) {
-	if !path.IsAbs(p) {
-		return nil, 0, fmt.Errorf("read %s: not an absolute path", p)
-	}
-	stop := c.watch(ctx)
-	data, mode, err = c.readFile(p)
-	if cause := stop(); cause != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, cause)
-	}
-	return data, mode, err
-}
-
-func (c *Client) readFile(p string) ([]byte, fs.FileMode, error) {
-	client, err := c.sftpClient()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	f, err := client.Open(p)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: stat: %w", p, err)
-	}
-	if !info.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("read %s: not a regular file (%s)", p, info.Mode().Type())
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(info.Size()))
-	if _, err := f.WriteTo(&buf); err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", p, err)
-	}
-	return buf.Bytes(), info.Mode() &^ fs.ModeType, nil
-}
-
 // WriteFile replaces the file at the absolute path p with data and mode,
 // atomically: a reader of p sees the old file or the new one, never a part.
 //
-// Missing parent directories are created with mode 0755. The data goes to a
+// Missing parent directories are created with mode 0700. The data goes to a
 // temporary file in the same directory, which is chmodded to mode before any
 // byte is written, flushed to disk (fsync@openssh.com, when the server offers
 // it) and renamed over p with posix-rename@openssh.com (remove and rename
@@ -211,7 +170,8 @@ func rename(client *sftp.Client, from, to string) error {
 	return client.Rename(from, to)
 }
 
-// mkdirAll creates dir and its missing parents with mode 0755.
+// mkdirAll creates dir and its missing parents with mode 0700: a directory
+// fleetctl has to create holds its root-only files.
 func mkdirAll(client *sftp.Client, dir string) error {
 	info, err := client.Stat(dir)
 	switch {
@@ -235,7 +195,7 @@ func mkdirAll(client *sftp.Client, dir string) error {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
 	// Mkdir applies the server's umask; the mode must not depend on it.
-	if err := client.Chmod(dir, 0o755); err != nil {
+	if err := client.Chmod(dir, 0o700); err != nil {
 		return fmt.Errorf("%s: chmod: %w", dir, err)
 	}
 	return nil

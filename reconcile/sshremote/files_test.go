@@ -89,22 +89,26 @@ func TestWriteFile(t *testing.T) {
 				t.Errorf("directory holds other files than the target, a temporary file left? (-want +got):\n%s", d)
 			}
 
-			data, mode, err := client.ReadFile(t.Context(), target)
+			data, rinfo, err := client.ReadFile(t.Context(), target, int64(len(tt.data)))
 			if err != nil {
 				t.Fatalf("ReadFile: %v", err)
 			}
-			if !bytes.Equal(data, tt.data) || mode != tt.mode {
+			if mode := rinfo.Mode(); !bytes.Equal(data, tt.data) || mode != tt.mode {
 				t.Errorf("ReadFile = %d bytes, mode %v; want %d bytes, mode %v", len(data), mode, len(tt.data), tt.mode)
 			}
+			if uid, gid, ok := Owner(rinfo); !ok || uid != os.Getuid() || gid != os.Getgid() {
+				t.Errorf("ReadFile owner = %d:%d (reported %v), want %d:%d", uid, gid, ok, os.Getuid(), os.Getgid())
+			}
 
-			// Directories it created are 0755, whatever the server's umask.
+			// Directories it created are root's alone (0700), whatever the
+			// server's umask.
 			for dir := filepath.Dir(target); dir != root; dir = filepath.Dir(dir) {
 				info, err := os.Stat(dir)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if info.Mode() != fs.ModeDir|0o755 {
-					t.Errorf("created directory %s has mode %v, want %v", dir, info.Mode(), fs.ModeDir|0o755)
+				if info.Mode() != fs.ModeDir|0o700 {
+					t.Errorf("created directory %s has mode %v, want %v", dir, info.Mode(), fs.ModeDir|0o700)
 				}
 			}
 		})
@@ -301,7 +305,7 @@ func TestWriteFileIsAtomic(t *testing.T) {
 	var sftpErr, localErr error
 	wg.Go(func() {
 		for !stop.Load() && sftpErr == nil {
-			data, _, err := reader.ReadFile(t.Context(), target)
+			data, _, err := reader.ReadFile(t.Context(), target, 8<<20)
 			sftpErr = check(data, err, &sftpReads, &sftpSawSecond)
 		}
 	})
@@ -348,22 +352,12 @@ func TestReadFileOfAbsentFile(t *testing.T) {
 	t.Parallel()
 	server := startSSHD(t)
 	client := server.dial(t)
-	_, _, err := client.ReadFile(t.Context(), filepath.Join(t.TempDir(), "absent.toml"))
+	_, _, err := client.ReadFile(t.Context(), filepath.Join(t.TempDir(), "absent.toml"), 1<<20)
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ReadFile of an absent file: error = %v, want one wrapping fs.ErrNotExist", err)
 	}
 	if !strings.Contains(err.Error(), "absent.toml") {
 		t.Errorf("error %q does not name the path", err)
-	}
-}
-
-func TestReadFileOfDirectory(t *testing.T) {
-	t.Parallel()
-	server := startSSHD(t)
-	client := server.dial(t)
-	_, _, err := client.ReadFile(t.Context(), t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
-		t.Fatalf("ReadFile of a directory: error = %v, want 'not a regular file'", err)
 	}
 }
 

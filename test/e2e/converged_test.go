@@ -40,7 +40,7 @@ var tutorialFiles = []string{
 	"etc/fleetctl/fleet.yaml -rw-------",
 	"etc/gitlab-runner/config.toml -rw-------",
 	"usr/local/bin/fleetctl -rwxr-xr-x",
-	"var/lib/fleetctl/fleetctl.sha256 -rw-r--r--",
+	"var/lib/fleetctl/fleetctl.sha256 -rw-------",
 	"var/lib/fleetctl/restart-gitlab-runner -rw-------",
 }
 
