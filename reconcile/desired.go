@@ -97,7 +97,8 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	d.Manager = DesiredServer{
 		Name: m.Name, ServerType: m.ServerType, Image: m.Image, Location: m.Location,
 		SSHKeys: append([]string(nil), m.SSHKeys...), Protection: m.Protection == nil || *m.Protection,
-		Labels: labels, Architecture: serverTypeArchitecture(m.ServerType),
+		CreateBeforeDestroy: m.CreateBeforeDestroy,
+		Labels:              labels, Architecture: serverTypeArchitecture(m.ServerType),
 		SSHUser: m.SSH.User, SSHPort: m.SSH.Port,
 	}
 	fleet := f
