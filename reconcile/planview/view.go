@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/reconcile"
 )
 
@@ -30,6 +31,7 @@ func GitLabReport(w io.Writer, p *reconcile.Plan) error {
 // JSONPlan is the machine-readable plan.
 type JSONPlan struct {
 	FormatVersion   string               `json:"format_version"`
+	FleetctlVersion string               `json:"fleetctl_version"` // the fleetctl that made the plan
 	Fleet           string               `json:"fleet"`
 	ResourceChanges []ResourceChange     `json:"resource_changes"`
 	Instances       []reconcile.Instance `json:"instances"`
@@ -85,7 +87,7 @@ func actionList(a reconcile.Action) []string {
 func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 	c := p.Counts()
 	out := JSONPlan{
-		FormatVersion: FormatVersion, Fleet: p.Fleet,
+		FormatVersion: FormatVersion, FleetctlVersion: buildinfo.Version(), Fleet: p.Fleet,
 		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
 		Summary: Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges(),
 			NotCompared: len(p.NotCompared), Complete: len(p.NotCompared) == 0},
