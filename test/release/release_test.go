@@ -30,6 +30,7 @@ import (
 
 	"github.com/fleetctl/fleetctl/internal/release"
 	"github.com/fleetctl/fleetctl/internal/testenv"
+	"github.com/fleetctl/fleetctl/reconcile"
 )
 
 func distDir(t *testing.T) string {
@@ -251,5 +252,15 @@ func checkRuns(t *testing.T, bin, prog, version string) {
 	}
 	if _, err := time.Parse(time.RFC3339, info.Date); err != nil {
 		t.Errorf("build date %q: %v", info.Date, err)
+	}
+}
+
+// The bare binaries a release carries are the names apply looks for in a
+// --plugin-binary directory and next to itself.
+func TestReleaseNamesThePluginBinariesAsApplyFindsThem(t *testing.T) {
+	for _, arch := range []string{"amd64", "arm64"} {
+		if a, b := release.PluginBinaryName(arch), reconcile.ReleaseBinaryName(arch); a != b {
+			t.Errorf("the release carries %s, apply looks for %s", a, b)
+		}
 	}
 }
