@@ -57,8 +57,8 @@ func ReadSource(ctx context.Context, repo string, snapshot bool) (Source, error)
 		return s, err
 	}
 	s.Dirty = status != ""
-	tag, _ := git(ctx, repo, "describe", "--tags", "--exact-match", "--match", "v[0-9]*", "HEAD")
-	s.Previous, _ = git(ctx, repo, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD^")
+	tag, _ := git(ctx, repo, "describe", "--tags", "--exact-match", "--match", "v[0-9]*", s.Commit)
+	s.Previous, _ = git(ctx, repo, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", s.Commit+"^")
 	switch {
 	case !snapshot && tag == "":
 		return s, errors.New("HEAD has no release tag (vX.Y.Z): tag it, or build a snapshot")
@@ -67,7 +67,7 @@ func ReadSource(ctx context.Context, repo string, snapshot bool) (Source, error)
 	case !snapshot:
 		s.Version = tag
 	default:
-		base, _ := git(ctx, repo, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", "HEAD")
+		base, _ := git(ctx, repo, "describe", "--tags", "--abbrev=0", "--match", "v[0-9]*", s.Commit)
 		if base == "" {
 			base = "v0.0.0"
 		}
@@ -159,10 +159,10 @@ func goBuild(ctx context.Context, opts Options, src Source, p Platform, prog, ou
 
 // Notes are the release notes: the commits since the previous release tag.
 func Notes(ctx context.Context, repo string, src Source) (string, error) {
-	rng := "HEAD"
+	rng := src.Commit
 	since := "the first commit"
 	if src.Previous != "" {
-		rng, since = src.Previous+"..HEAD", src.Previous
+		rng, since = src.Previous+".."+src.Commit, src.Previous
 	}
 	log, err := git(ctx, repo, "log", "--no-merges", "--format=- %s (%h)", rng)
 	if err != nil {
