@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -14,14 +15,17 @@ const PlanFileFormat = "fleetctl-plan/1"
 
 type planFile struct {
 	Format string `json:"format"`
-	Plan   *Plan  `json:"plan"`
+	// FleetctlVersion records which fleetctl made the plan, for the
+	// reader of a CI artifact; apply does not decide anything by it.
+	FleetctlVersion string `json:"fleetctl_version"`
+	Plan            *Plan  `json:"plan"`
 }
 
 // WritePlanFile saves a plan for a later `apply FILE`. The plan holds no
 // secret values (they are Sensitive, file contents only digests), so the file
 // can be a CI artifact; it is written 0600 all the same.
 func WritePlanFile(path string, p *Plan) error {
-	b, err := json.MarshalIndent(planFile{Format: PlanFileFormat, Plan: p}, "", "  ")
+	b, err := json.MarshalIndent(planFile{Format: PlanFileFormat, FleetctlVersion: buildinfo.Version(), Plan: p}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("plan file %s: %w", path, err)
 	}

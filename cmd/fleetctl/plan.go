@@ -23,7 +23,7 @@ type reconcileFlags struct {
 func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", defaultFleetFile, "the fleet.yaml to converge to")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over unlabelled resources that have a desired resource's name by adding the fleet's labels")
-	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
+	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager, or a release directory holding fleetctl-linux-amd64 and fleetctl-linux-arm64 (default: this executable when it fits the manager's architecture, else fleetctl-linux-ARCH next to it)")
 }
 
 // newSession loads fleet.yaml (its warnings go to ErrOut) and prepares the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/reconcile"
 )
 
@@ -29,8 +30,9 @@ func GitLabReport(w io.Writer, p *reconcile.Plan) error {
 
 // JSONPlan is the machine-readable plan.
 type JSONPlan struct {
-	FormatVersion string `json:"format_version"`
-	Fleet         string `json:"fleet"`
+	FormatVersion   string `json:"format_version"`
+	FleetctlVersion string `json:"fleetctl_version"` // the fleetctl that made the plan
+	Fleet           string `json:"fleet"`
 	// Mode is "destroy" for a destroy plan and left out for a normal plan
 	// (Terraform's plan modes; a 1.0 consumer that ignores it sees a plan
 	// deleting everything, which is what it is).
@@ -93,7 +95,7 @@ func actionList(a reconcile.Action) []string {
 func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 	c := p.Counts()
 	out := JSONPlan{
-		FormatVersion: FormatVersion, Fleet: p.Fleet, Mode: string(p.Mode),
+		FormatVersion: FormatVersion, FleetctlVersion: buildinfo.Version(), Fleet: p.Fleet, Mode: string(p.Mode),
 		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
 		Summary: Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges(),
 			NotCompared: len(p.NotCompared), Complete: len(p.NotCompared) == 0},
