@@ -2,8 +2,9 @@
 GO      ?= go
 BIN     ?= bin
 GOFLAGS ?=
+DIST    ?= dist
 
-.PHONY: all build test lint demo clean
+.PHONY: all build test lint demo clean release-snapshot release-check release-reproducible
 
 all: build
 
@@ -22,5 +23,21 @@ test: lint build
 demo: build
 	SKIP_BUILD=1 BIN=$(BIN) GO=$(GO) ./scripts/demo.sh
 
+# A release of this commit in $(DIST) without publishing anything: an
+# archive of fleetctl and of hcloudsim per platform, the bare Linux fleetctl
+# binaries, checksums.txt and release-notes.md.
+release-snapshot:
+	GO=$(GO) $(GO) run ./scripts/release -snapshot -dist $(DIST)
+
+# Checks the release in $(DIST): archives, checksums, platforms, versions.
+release-check:
+	FLEETCTL_RELEASE_DIST=$(abspath $(DIST)) $(GO) test -count=1 ./test/release/
+
+# Builds the release a second time and compares the checksums.
+release-reproducible: release-snapshot
+	GO=$(GO) $(GO) run ./scripts/release -snapshot -dist $(DIST).again
+	diff -u $(DIST)/checksums.txt $(DIST).again/checksums.txt
+	rm -rf $(DIST).again
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

@@ -143,11 +143,12 @@ func (g *InstanceGroup) Init(ctx context.Context, log hclog.Logger, settings pro
 	}
 	g.log.Info("instance group ready", "location", g.location.Name, "server_types", typeNames(g.serverTypes),
 		"image", g.image.Name, "architecture", string(g.image.Architecture), "selector", cfg.selector())
+	vi := versionInfo()
 	return provider.ProviderInfo{
 		ID:        "hetzner/" + g.location.Name + "/" + cfg.fleet + "/" + cfg.runner,
 		MaxSize:   math.MaxInt32,
 		Version:   version(),
-		BuildInfo: "fleetctl",
+		BuildInfo: vi.BuildInfo(),
 	}, nil
 }
 

@@ -12,9 +12,10 @@ package plugin
 
 import (
 	"os"
-	"runtime/debug"
 
 	fleetingplugin "gitlab.com/gitlab-org/fleeting/fleeting/plugin"
+
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 )
 
 // The go-plugin handshake gitlab-runner (through fleeting) performs: it starts
@@ -37,10 +38,19 @@ func Serve() {
 	fleetingplugin.Serve(&InstanceGroup{})
 }
 
-// version returns the module version fleetctl was built as, "dev" otherwise.
+// version is fleetctl's version as gitlab-runner shows it: the release
+// version, "dev" for a build that knows none (fleeting's word for it).
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	if v := buildinfo.Version(); v != buildinfo.Devel {
+		return v
 	}
 	return "dev"
+}
+
+// versionInfo is what Init reports to gitlab-runner, in fleeting's
+// format, so that its log shows the same version, commit and build date as
+// `fleetctl version`.
+func versionInfo() fleetingplugin.VersionInfo {
+	info := buildinfo.Get()
+	return fleetingplugin.VersionInfo{Name: "fleetctl", Version: version(), Revision: info.Commit, BuiltAt: info.Date}
 }

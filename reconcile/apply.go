@@ -26,6 +26,9 @@ type ApplyOptions struct {
 	NoConnectorReason string
 	// AllowDestroy permits deletes and replaces.
 	AllowDestroy bool
+	// Confirm is destroy's --confirm: a destroy plan is applied only when
+	// it repeats the plan's fleet name, and then needs no AllowDestroy.
+	Confirm string
 	// Hooks receive what Apply does while it does it (see Hooks).
 	Hooks Hooks
 	// Progress, when Hooks is nil, receives each event's line as
@@ -52,8 +55,17 @@ func (r Result) String() string { return string(r.Addr) + " " + r.Verb }
 
 // CheckApplicable returns why the plan cannot be applied as is, before
 // anything changes: conflicts, missing secrets, destructive changes without
-// permission, a plan made for another fleet.yaml.
+// permission, a plan made for another fleet.yaml, a destroy plan without
+// the fleet's name as confirmation.
 func CheckApplicable(p *Plan, opts ApplyOptions) error {
+	if p.Mode == ModeDestroy {
+		if opts.Confirm != p.Fleet {
+			return fmt.Errorf("nothing was changed:\n  %w", ConfirmDestroy(p.Fleet, opts.Confirm))
+		}
+		// Confirmed: every change is a delete, none needs the desired
+		// state or SSH.
+		opts.AllowDestroy, opts.Desired = true, nil
+	}
 	var errs []error
 	for _, e := range p.Errors {
 		errs = append(errs, errors.New(e))
@@ -189,7 +201,7 @@ func (a *applier) run(ctx context.Context) error {
 			}
 		}
 		if len(cloud) > 0 {
-			if err := a.concurrently(ctx, cloud); err != nil {
+			if err := a.concurrently(ctx, cloud, false); err != nil {
 				return err
 			}
 		}
@@ -203,7 +215,39 @@ func (a *applier) run(ctx context.Context) error {
 		return err
 	}
 	for i := len(phases) - 1; i >= 0; i-- {
-		if err := a.concurrently(ctx, a.changesOf(phases[i], true)); err != nil {
+		deletes := a.changesOf(phases[i], true)
+		if err := a.concurrently(ctx, deletes, true); err != nil {
+			return err
+		}
+		if a.plan.Mode == ModeDestroy {
+			if err := a.deleteLate(ctx, deletes); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// deleteLate deletes, after a destroy plan's deletes of a kind, what of the
+// kind appeared since the plan (see kindApply.late). Only one round: what
+// appears after it is the work of a plugin that outlived its manager.
+func (a *applier) deleteLate(ctx context.Context, deletes []Change) error {
+	var kinds []Kind
+	for _, ch := range deletes {
+		if k := ch.Addr.Kind(); !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		row, _ := kindOf(k)
+		if row.late == nil {
+			continue
+		}
+		late, err := row.late(a, ctx)
+		if err != nil {
+			return fmt.Errorf("%s: list again: %w", k, err)
+		}
+		if err := a.concurrently(ctx, late, true); err != nil {
 			return err
 		}
 	}
@@ -211,11 +255,13 @@ func (a *applier) run(ctx context.Context) error {
 }
 
 // changesOf returns the plan's changes of the given kinds that change
-// something: its deletes, or everything else.
+// something: its deletes, or everything else. A CreateThenDelete is in
+// both: its new object is made with everything else, its deposed object
+// deleted with the deletes.
 func (a *applier) changesOf(kinds []Kind, deletes bool) []Change {
 	var out []Change
 	for _, ch := range a.plan.Changes {
-		if ch.Action == NoOp || (ch.Action == Delete) != deletes {
+		if ch.Action == NoOp || (ch.Action == Delete) != deletes && ch.Action != CreateThenDelete {
 			continue
 		}
 		if slices.Contains(kinds, ch.Addr.Kind()) {
@@ -274,7 +320,7 @@ func uniqueAddrs(ds []deferredAction) []Addr {
 	return out
 }
 
-func (a *applier) concurrently(ctx context.Context, changes []Change) error {
+func (a *applier) concurrently(ctx context.Context, changes []Change, deletes bool) error {
 	errs := make([]error, len(changes))
 	var wg sync.WaitGroup
 	for i, ch := range changes {
@@ -282,19 +328,23 @@ func (a *applier) concurrently(ctx context.Context, changes []Change) error {
 		go func() {
 			defer wg.Done()
 			defer crash.Recover(&errs[i])
-			errs[i] = a.applyChange(ctx, ch)
+			errs[i] = a.applyChange(ctx, ch, deletes)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// applyChange applies one change with its kind's apply or delete.
-func (a *applier) applyChange(ctx context.Context, ch Change) error {
+// applyChange applies one change with its kind's apply or delete, or, in
+// the delete pass, finishes a CreateThenDelete.
+func (a *applier) applyChange(ctx context.Context, ch Change, deletes bool) error {
 	row, _ := kindOf(ch.Addr.Kind())
 	do := row.apply
-	if ch.Action == Delete {
+	switch {
+	case ch.Action == Delete:
 		do = row.delete
+	case deletes:
+		do = row.finish
 	}
 	var err error
 	if do == nil {

@@ -22,6 +22,16 @@ type kindApply struct {
 	apply func(a *applier, ctx context.Context, ch Change) error
 	// delete carries out a Delete change.
 	delete func(a *applier, ctx context.Context, ch Change) error
+	// finish carries out, in the delete pass, what a CreateThenDelete left
+	// there: deleting the deposed object and what follows it. Until then
+	// the deposed object serves, and the new one is made ready by the
+	// later phases. Nil for kinds that are never replaced create first.
+	finish func(a *applier, ctx context.Context, ch Change) error
+	// late, when set, lists while a destroy plan is applied, after its
+	// deletes of the kind, the resources of the kind it would plan now
+	// and did not: the plugin's instances keep coming while the manager
+	// goes. They are deleted in turn, once.
+	late func(a *applier, ctx context.Context) ([]Change, error)
 	// onManager marks kinds changed on the manager over SSH. Their changes
 	// are not applied one by one: applyFiles makes them over one SSH
 	// connection, after the manager is ready, with at most one restart of
@@ -34,7 +44,7 @@ type kindApply struct {
 var applyKinds = []kindApply{
 	{kind: KindSSHKey, phase: 0, apply: (*applier).applySSHKey, delete: (*applier).deleteSSHKey},
 	{kind: KindFirewall, phase: 0, apply: (*applier).applyFirewall, delete: (*applier).deleteFirewallChange},
-	{kind: KindServer, phase: 1, apply: (*applier).applyServer, delete: (*applier).deleteServerChange},
+	{kind: KindServer, phase: 1, apply: (*applier).applyServer, delete: (*applier).deleteServerChange, finish: (*applier).finishServer, late: (*applier).lateServers},
 	{kind: KindFile, phase: 2, onManager: true},
 	{kind: KindService, phase: 2, onManager: true},
 }

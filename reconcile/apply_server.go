@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/fleetctl/fleetctl/spec"
@@ -16,33 +17,97 @@ import (
 // image, location, SSH keys or cloud-init change. It is the one server
 // Apply acts on; the plugin's instances are never touched.
 
+// applyServer converges the manager. A CreateThenDelete runs here only up
+// to the deposed manager's steps: the old manager keeps serving while the
+// new one is created and, in the next phase, gets its files; finishServer
+// does the rest in the delete pass.
 func (a *applier) applyServer(ctx context.Context, ch Change) error {
+	steps := ch.Steps
+	if ch.Action == CreateThenDelete {
+		steps = steps[:firstDeposedStep(steps)]
+	}
+	srv := &Server{ID: ch.ID, Name: a.opts.Desired.Manager.Name, IPv4: str(ch.Before["ipv4"]), Labels: map[string]string{LabelSSHHostKey: str(ch.Before["ssh_host_key"])}}
+	switch {
+	case ch.resumesReplace():
+		srv.Name = ch.TemporaryName
+	case ch.Action.IsReplace():
+		// Before and ID are the deposed manager's: the new one is what
+		// the create step returns.
+		srv = &Server{}
+	}
+	srv, err := a.serverSteps(ctx, ch, srv, steps)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(steps, StepChangeType) || slices.Contains(steps, StepPoweron) {
+		// A powered-off server's primary IP may have been unassigned and
+		// another assigned since: reach it where it runs now.
+		cur, err := a.opts.Cloud.GetServer(ctx, srv.ID)
+		if err != nil {
+			return wrapErr("read after power on", err)
+		}
+		if cur != nil && cur.IPv4 != "" {
+			srv.IPv4 = cur.IPv4
+		}
+	}
+	a.mu.Lock()
+	a.manager = srv
+	a.mu.Unlock()
+	if ch.Action != CreateThenDelete {
+		a.record(ch.Addr, verbFor(ch))
+	}
+	return nil
+}
+
+// finishServer ends a CreateThenDelete once the new manager has its files:
+// it deletes the deposed manager, then gives the new one the final name.
+// The new manager is the one the server phase created or found; the
+// deposed one is known only by the plan's Deposed ID, and never both.
+func (a *applier) finishServer(ctx context.Context, ch Change) error {
+	a.mu.Lock()
+	srv := a.manager
+	a.mu.Unlock()
+	if srv == nil || srv.ID == 0 || srv.ID == ch.deposedID() {
+		return fmt.Errorf("the replacement of server %d is unknown: nothing deleted", ch.deposedID())
+	}
+	if _, err := a.serverSteps(ctx, ch, srv, ch.Steps[firstDeposedStep(ch.Steps):]); err != nil {
+		return err
+	}
+	a.record(ch.Addr, verbFor(ch))
+	return nil
+}
+
+// firstDeposedStep returns the index of the first step that acts on the
+// deposed object of a replace (see serverSteps), len(steps) when none does.
+func firstDeposedStep(steps []Step) int {
+	for i, s := range steps {
+		if s == StepDisableProtection || s == StepDelete {
+			return i
+		}
+	}
+	return len(steps)
+}
+
+// serverSteps runs steps of the change on the manager srv and returns the
+// manager they leave (a create replaces it). In a replace, disable
+// protection and delete act on the deposed manager, by its ID from the
+// plan; every other step acts on srv. The last of the steps may leave its
+// action to be waited for at the end of the apply.
+func (a *applier) serverSteps(ctx context.Context, ch Change, srv *Server, steps []Step) (*Server, error) {
 	c := a.opts.Cloud
 	m := a.opts.Desired.Manager
-	srv := &Server{ID: ch.ID, Name: m.Name, IPv4: str(ch.Before["ipv4"]), Labels: map[string]string{LabelSSHHostKey: str(ch.Before["ssh_host_key"])}}
-	for i, step := range ch.Steps {
-		last := i == len(ch.Steps)-1
+	for i, step := range steps {
+		last := i == len(steps)-1
 		var err error
 		switch step {
 		case StepDisableProtection:
-			var act CloudAction
-			if act, err = c.ChangeServerProtection(ctx, srv.ID, Protection{}); err == nil {
-				err = a.wait(ctx, act)
-			}
-			err = wrapErr("disable protection", err)
+			err = a.deleteServer(ctx, ch.deposedID(), []Step{StepDisableProtection})
 		case StepDelete:
-			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: srv.ID})
-			var act CloudAction
-			if act, err = c.DeleteServer(ctx, srv.ID); err == nil {
-				err = a.wait(ctx, act)
-			}
-			if IsNotFound(err) {
-				err = nil
-			}
-			err = wrapErr("delete", err)
+			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.deposedID()})
+			err = a.deleteServer(ctx, ch.deposedID(), []Step{StepDelete})
 		case StepCreate:
 			a.op(Op{Addr: ch.Addr, Kind: OpCreate})
-			srv, err = a.createServer(ctx, m)
+			srv, err = a.createServer(ctx, m, ch)
 			err = wrapErr("create", err)
 		case StepUpdate, StepAdopt:
 			labels := maps.Clone(m.Labels)
@@ -53,6 +118,9 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 				labels[LabelSSHHostKey] = hk
 			}
 			err = wrapErr("update name and labels", c.UpdateServer(ctx, srv.ID, m.Name, labels))
+			if err == nil {
+				srv.Name = m.Name
+			}
 		case StepChangeProtection:
 			var act CloudAction
 			if act, err = c.ChangeServerProtection(ctx, srv.ID, Protection{Delete: m.Protection, Rebuild: m.Protection}); err == nil {
@@ -75,33 +143,20 @@ func (a *applier) applyServer(ctx context.Context, ch Change) error {
 			err = wrapErr("power on", err)
 		}
 		if err != nil {
-			return err
+			return srv, err
 		}
 	}
-	if slices.Contains(ch.Steps, StepChangeType) || slices.Contains(ch.Steps, StepPoweron) {
-		// A powered-off server's primary IP may have been unassigned and
-		// another assigned since: reach it where it runs now.
-		cur, err := c.GetServer(ctx, srv.ID)
-		if err != nil {
-			return wrapErr("read after power on", err)
-		}
-		if cur != nil && cur.IPv4 != "" {
-			srv.IPv4 = cur.IPv4
-		}
-	}
-	a.mu.Lock()
-	a.manager = srv
-	a.mu.Unlock()
-	a.record(ch.Addr, verbFor(ch))
-	return nil
+	return srv, nil
 }
 
 // createServer creates the manager with a freshly generated SSH host key
 // whose fingerprint becomes a label. A 409 uniqueness_error means an earlier
 // apply created it and was killed: it is taken over when it carries the
 // fleet's labels (and with them the fingerprint of the host key that
-// earlier apply generated).
-func (a *applier) createServer(ctx context.Context, m DesiredServer) (*Server, error) {
+// earlier apply generated). A CreateThenDelete creates it under the
+// change's temporary name, labelled with the ID it replaces, and takes over
+// only a server labelled so.
+func (a *applier) createServer(ctx context.Context, m DesiredServer, ch Change) (*Server, error) {
 	c := a.opts.Cloud
 	var keyIDs []int64
 	a.mu.Lock()
@@ -121,19 +176,27 @@ func (a *applier) createServer(ctx context.Context, m DesiredServer) (*Server, e
 	if err != nil {
 		return nil, err
 	}
+	name := m.Name
 	labels := maps.Clone(m.Labels)
 	labels[LabelSSHHostKey] = hostKey
+	if ch.Action == CreateThenDelete && ch.TemporaryName != "" {
+		name = ch.TemporaryName
+		labels[LabelReplaces] = strconv.FormatInt(ch.deposedID(), 10)
+	}
 	srv, acts, err := c.CreateServer(ctx, ServerCreate{
-		Name: m.Name, ServerType: m.ServerType, Image: m.Image, Location: m.Location,
+		Name: name, ServerType: m.ServerType, Image: m.Image, Location: m.Location,
 		SSHKeys: keyIDs, UserData: string(userData), Labels: labels,
 	})
 	if IsUniquenessError(err) {
-		found, ferr := c.FindServer(ctx, m.Name)
+		found, ferr := c.FindServer(ctx, name)
 		if ferr != nil {
 			return nil, ferr
 		}
 		if found == nil || found.Labels[spec.LabelFleet] != a.opts.Desired.Fleet || found.Labels[spec.LabelRole] != RoleManager {
-			return nil, fmt.Errorf("a server named %q exists without the label %s=%s (created since the plan): rerun plan", m.Name, spec.LabelFleet, a.opts.Desired.Fleet)
+			return nil, fmt.Errorf("a server named %q exists without the label %s=%s (created since the plan): rerun plan", name, spec.LabelFleet, a.opts.Desired.Fleet)
+		}
+		if found.Labels[LabelReplaces] != labels[LabelReplaces] {
+			return nil, fmt.Errorf("a server named %q exists that is not the replacement of server %s (created since the plan): rerun plan", name, labels[LabelReplaces])
 		}
 		a.opts.Hooks.Notice(Notice{Addr: NewAddr(KindServer, m.Name), Message: fmt.Sprintf("found the server an earlier apply created [id=%d]", found.ID)})
 		return found, nil

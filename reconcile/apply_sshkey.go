@@ -45,8 +45,8 @@ func (a *applier) applySSHKey(ctx context.Context, ch Change) error {
 	for _, step := range ch.Steps {
 		switch step {
 		case StepDelete:
-			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.ID})
-			if err := c.DeleteSSHKey(ctx, ch.ID); err != nil && !IsNotFound(err) {
+			a.op(Op{Addr: ch.Addr, Kind: OpDelete, ID: ch.deposedID()})
+			if err := c.DeleteSSHKey(ctx, ch.deposedID()); err != nil && !IsNotFound(err) {
 				return fmt.Errorf("delete: %w", err)
 			}
 		case StepCreate:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"regexp"
 	"runtime"
 	"slices"
@@ -97,7 +96,8 @@ func NewDesired(f *spec.Fleet, opts DesiredOptions) (*Desired, error) {
 	d.Manager = DesiredServer{
 		Name: m.Name, ServerType: m.ServerType, Image: m.Image, Location: m.Location,
 		SSHKeys: append([]string(nil), m.SSHKeys...), Protection: m.Protection == nil || *m.Protection,
-		Labels: labels, Architecture: serverTypeArchitecture(m.ServerType),
+		CreateBeforeDestroy: m.CreateBeforeDestroy,
+		Labels:              labels, Architecture: serverTypeArchitecture(m.ServerType),
 		SSHUser: m.SSH.User, SSHPort: m.SSH.Port,
 	}
 	fleet := f
@@ -279,17 +279,17 @@ func secretUses(f *spec.Fleet) map[string][]string {
 
 // pluginBinary describes the fleetctl binary to install, without holding
 // its bytes: plan needs only its digest, apply reads it when it writes it.
-// The manager runs Linux; the binary must match its architecture.
+// The manager runs Linux; the binary must match its architecture
+// (findPluginBinary says where it is looked for).
 func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 	df := DesiredFile{Addr: AddrBinary, Path: spec.DefaultPluginPath, Mode: 0o755, Format: FormatBytes,
 		DigestRecord: BinaryDigestRecord, RestartOnChange: true}
-	explicit := path != ""
-	if !explicit {
-		exe, err := os.Executable()
-		if err != nil {
-			return df, fmt.Errorf("plugin binary: %w", err)
-		}
-		path = exe
+	want := map[string]string{"x86": "amd64", "arm": "arm64"}[m.Architecture]
+	flag := path
+	path, explicit, reason, err := findPluginBinary(flag, want, m.ServerType)
+	if err != nil || reason != "" {
+		df.NotManagedReason = reason
+		return df, err
 	}
 	// Opened once, without blocking on anything but a regular file:
 	// checked, then hashed.
@@ -300,16 +300,18 @@ func pluginBinary(path string, m DesiredServer) (DesiredFile, error) {
 		arch, err = elfArchitecture(f)
 	}
 	if err != nil && explicit {
+		if flag == "" {
+			return df, fmt.Errorf("plugin binary %s: %w", path, err)
+		}
 		return df, fmt.Errorf("--plugin-binary %s: %w", path, err)
 	}
-	want := map[string]string{"x86": "amd64", "arm": "arm64"}[m.Architecture]
 	if err != nil || arch != want {
 		have := runtime.GOOS + "/" + runtime.GOARCH
 		if explicit {
 			have = "linux/" + arch
 		}
-		df.NotManagedReason = fmt.Sprintf("the manager (%s) runs linux/%s but %s is %s: pass --plugin-binary PATH with a linux/%s build of fleetctl",
-			m.ServerType, want, path, have, want)
+		df.NotManagedReason = fmt.Sprintf("the manager (%s) runs linux/%s but %s is %s: pass --plugin-binary with a linux/%s build of fleetctl, or a directory holding %s",
+			m.ServerType, want, path, have, want, ReleaseBinaryName(want))
 		return df, nil
 	}
 	// Hashed in one streaming pass: plan needs only the digest.

@@ -110,7 +110,7 @@ func TestPluginBinaryArchitecture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(df.NotManagedReason, "--plugin-binary PATH") || df.Content != nil || df.Source != "" {
+	if !strings.Contains(df.NotManagedReason, "--plugin-binary") || df.Content != nil || df.Source != "" {
 		t.Errorf("reason %q", df.NotManagedReason)
 	}
 	notELF := filepath.Join(t.TempDir(), "fleetctl")

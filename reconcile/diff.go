@@ -127,6 +127,7 @@ func diffSSHKeys(p *Plan, d *Desired, l *Live, adopt bool) {
 			ch.Action = DeleteThenCreate
 			ch.ForcesReplacement = []string{"public_key"}
 			ch.Reason = "public_key changed: Hetzner cannot change an SSH key's public key"
+			ch.Deposed = &DeposedObject{ID: lk.ID, Name: lk.Name}
 			ch.Steps = []Step{StepDelete, StepCreate}
 		case !maps.Equal(lk.Labels, dk.Labels):
 			ch.Action, ch.Steps = Update, []Step{StepUpdate}
@@ -261,146 +262,6 @@ func setDiff(have, want []string) (add, remove []string) {
 	sort.Strings(add)
 	sort.Strings(remove)
 	return add, remove
-}
-
-// internalServerLabels are shown as attributes of their own (user_data,
-// ssh_keys) or not at all (the host key fingerprint), not as labels.
-var internalServerLabels = []string{LabelSSHHostKey, LabelUserData, LabelSSHKeys}
-
-func userLabels(labels map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range labels {
-		if !slices.Contains(internalServerLabels, k) {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// diffManager plans the manager server. It reports whether the manager is
-// (re)created, so that its files are created too.
-func diffManager(p *Plan, d *Desired, l *Live, adopt bool) (fresh bool) {
-	m := d.Manager
-	lm, others := liveManagers(d, l)
-	renaming := lm != nil && lm.Name != m.Name
-	addr := NewAddr(KindServer, m.Name)
-	after := Values{
-		"name": m.Name, "server_type": m.ServerType, "image": m.Image, "location": m.Location,
-		"ssh_keys": m.SSHKeys, "user_data": m.Labels[LabelUserData], "labels": userLabels(m.Labels),
-		"protection": m.Protection, "status": "running",
-	}
-	var adopting bool
-	if lm == nil {
-		if u, found := l.UnlabelledServers[m.Name]; found {
-			if !adopt {
-				p.Errors = append(p.Errors, unownedError(addr, "a server", m.Name, d.Fleet))
-				return false
-			}
-			lm, adopting = &u, true
-		}
-	}
-	for _, s := range others {
-		p.Changes = append(p.Changes, Change{Addr: NewAddr(KindServer, s.Name), ID: s.ID, Action: Delete,
-			Before: serverValues(s, m), Reason: "no longer in fleet.yaml (the manager is " + m.Name + ")",
-			Steps: deleteServerSteps(s)})
-	}
-	if lm == nil {
-		after["ipv4"], after["ssh_host_key"] = knownAfterApply, knownAfterApply
-		p.Changes = append(p.Changes, Change{Addr: addr, Action: Create, After: after, Steps: createServerSteps(m)})
-		return true
-	}
-	after["ipv4"], after["ssh_host_key"] = lm.IPv4, lm.Labels[LabelSSHHostKey]
-	ch := Change{Addr: addr, ID: lm.ID, Before: serverValues(*lm, m), After: after}
-	var forces, reasons []string
-	// Hetzner returns no image for a server whose image was deleted since:
-	// that is no change of fleet.yaml's.
-	if lm.Image != "" && lm.Image != m.Image {
-		forces, reasons = append(forces, "image"), append(reasons, "image changed: Hetzner rebuilds a server's disk only by replacing it")
-	}
-	if lm.Location != m.Location {
-		forces, reasons = append(forces, "location"), append(reasons, "location changed: a server cannot move between locations")
-	}
-	if !adopting && lm.Labels[LabelSSHKeys] != m.Labels[LabelSSHKeys] {
-		forces, reasons = append(forces, "ssh_keys"), append(reasons, "ssh_keys changed: Hetzner installs SSH keys only when a server is created")
-	}
-	if !adopting && lm.Labels[LabelUserData] != m.Labels[LabelUserData] {
-		forces, reasons = append(forces, "user_data"), append(reasons, "user_data changed: cloud-init runs it only when a server is created")
-	}
-	if len(forces) > 0 {
-		after["ipv4"], after["ssh_host_key"] = knownAfterApply, knownAfterApply
-		ch.Action = DeleteThenCreate
-		ch.ForcesReplacement = forces
-		ch.Reason = strings.Join(reasons, "; ")
-		ch.Steps = append(deleteServerSteps(*lm), createServerSteps(m)...)
-		p.Changes = append(p.Changes, ch)
-		return true
-	}
-	var steps []Step
-	switch {
-	case adopting:
-		steps = append(steps, StepAdopt)
-		ch.Reason = "adopt: add the fleet's labels"
-	case renaming || !maps.Equal(userLabels(lm.Labels), userLabels(m.Labels)):
-		steps = append(steps, StepUpdate)
-		if lostRole(lm.Labels) {
-			ch.Reason = restoreLabelsReason
-		}
-	}
-	if lm.Protection != (Protection{Delete: m.Protection, Rebuild: m.Protection}) {
-		steps = append(steps, StepChangeProtection)
-	}
-	if lm.ServerType != m.ServerType {
-		steps = append(steps, StepChangeType)
-	} else if lm.Status == "off" {
-		steps = append(steps, StepPoweron)
-	}
-	if len(steps) > 0 {
-		ch.Action, ch.Steps = Update, steps
-	}
-	p.Changes = append(p.Changes, ch)
-	return false
-}
-
-// knownAfterApply stands for a value that exists only once Apply ran.
-const knownAfterApply = "(known after apply)"
-
-func createServerSteps(m DesiredServer) []Step {
-	steps := []Step{StepCreate}
-	if m.Protection {
-		steps = append(steps, StepChangeProtection)
-	}
-	return steps
-}
-
-func deleteServerSteps(s Server) []Step {
-	if s.Protection.Delete || s.Protection.Rebuild {
-		return []Step{StepDisableProtection, StepDelete}
-	}
-	return []Step{StepDelete}
-}
-
-// serverValues shows a live server in the desired server's terms. Hetzner
-// returns neither SSH keys nor user_data: they are known only through the
-// digests fleetctl records as labels.
-func serverValues(s Server, m DesiredServer) Values {
-	v := Values{
-		"name": s.Name, "server_type": s.ServerType, "image": s.Image, "location": s.Location,
-		"user_data": s.Labels[LabelUserData], "labels": userLabels(s.Labels),
-		"protection": s.Protection.Delete && s.Protection.Rebuild, "status": s.Status,
-		"ipv4": s.IPv4, "ssh_host_key": s.Labels[LabelSSHHostKey],
-	}
-	switch d := s.Labels[LabelSSHKeys]; {
-	case d == "":
-		v["ssh_keys"] = "(unknown)"
-	case d == m.Labels[LabelSSHKeys]:
-		v["ssh_keys"] = m.SSHKeys
-	default:
-		v["ssh_keys"] = "(other keys, digest " + d + ")"
-	}
-	if v["user_data"] == "" {
-		v["user_data"] = "(unknown)"
-	}
-	return v
 }
 
 // diffFiles plans the manager's files. A fresh manager gets every file;
@@ -647,40 +508,4 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-// liveManagers finds the labelled manager of the desired one: the server
-// with its name, else — when no unlabelled server has its name — the only
-// labelled manager, which is then renamed in place. Other labelled managers
-// are returned to be pruned.
-func liveManagers(d *Desired, l *Live) (*Server, []Server) {
-	var named *Server
-	var others []Server
-	for i, s := range l.Servers {
-		if s.Labels[spec.LabelRole] != RoleManager {
-			continue
-		}
-		if s.Name == d.Manager.Name && named == nil {
-			named = &l.Servers[i]
-			continue
-		}
-		others = append(others, s)
-	}
-	if named == nil {
-		// The fleet's server of the manager's name whose role label was
-		// removed by hand is the manager, not a plugin instance.
-		for i, s := range l.Servers {
-			if s.Name == d.Manager.Name && lostRole(s.Labels) {
-				named = &l.Servers[i]
-				break
-			}
-		}
-	}
-	if named != nil {
-		return named, others
-	}
-	if _, taken := l.UnlabelledServers[d.Manager.Name]; !taken && len(others) == 1 {
-		return &others[0], nil
-	}
-	return nil, others
 }

@@ -8,11 +8,17 @@
 //	plan := Diff(desired, live, adopt)          // pure
 //	done, err := Apply(ctx, plan, …)            // executes the plan's steps, never diffs again
 //
+// Destroy is a plan too, of mode ModeDestroy:
+//
+//	live, _ := ListDestroyable(ctx, cloud, fleet, groups) // the same lists, no desired state
+//	plan := DiffDestroy(fleet, groups, live, secrets)    // a Delete per owned resource
+//	done, err := Apply(ctx, plan, ApplyOptions{Confirm: fleet, …})
+//
 // Session wires these together for the commands. planview renders a Plan.
 //
 // Ownership is labels: every resource fleetctl creates carries
 // fleetctl.io/fleet=<name> and a fleetctl.io/role. Nothing without the fleet
 // label is ever changed or deleted. Resources with the fleet label and a role
 // fleetctl does not manage itself (the plugin's autoscaled instances and its
-// SSH key) are reported, never changed; only Destroy removes them.
+// SSH key) are reported, never changed; only a destroy plan removes them.
 package reconcile

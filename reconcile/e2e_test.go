@@ -90,7 +90,7 @@ ssh_keys:
   location: hel1
   ssh_keys: [dev]
   labels: {runner: ""}
-  ssh:
+{{manager_extra}}  ssh:
     private_key: {file: {{dir}}/id_ed25519}
     port: {{port}}
 gitlab_runner:
@@ -194,7 +194,7 @@ func newEnv(t testing.TB, opts hcloudsim.Options) *env {
 		"fleet": e.fleet, "dir": e.dir, "url": e.url, "port": fmt.Sprint(e.sshPort),
 		"pub":         strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
 		"server_type": "cpx11", "image": "debian-12", "max_instances": "5", "idle_count": "8",
-		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "", "cache": "",
+		"plugin": "fleetctl", "more_ssh_keys": "", "more_firewalls": "", "manager_extra": "", "cache": "",
 	}
 	e.writeFleet(nil)
 	return e

@@ -154,13 +154,20 @@ const (
 
 // Change is the planned change of one resource.
 //
-// Before and After per action:
+// Before and After per action, and the object a replace removes:
 //
+//	                  Before    After     Deposed
 //	NoOp              live      live (equal to desired)
 //	Create            nil       desired
 //	Update            live      desired
-//	DeleteThenCreate  live      desired
+//	DeleteThenCreate  live      desired   the live object (ID)
+//	CreateThenDelete  live      desired   the live object the new one replaces
 //	Delete            live      nil
+//
+// In a replace, "live" is the object at ID. That is the deposed object
+// itself, unless an apply that created the new object was interrupted
+// before it deleted the deposed one: then ID is the new object, found under
+// its temporary name, and the plan holds only the steps left.
 type Change struct {
 	Addr   Addr   `json:"address"`
 	Action Action `json:"action"`
@@ -171,13 +178,49 @@ type Change struct {
 	ID     int64  `json:"id,omitempty"`
 	Before Values `json:"before,omitempty"`
 	After  Values `json:"after,omitempty"`
+	// Deposed is the object a replace removes, kept apart from the object
+	// that takes its place, as Terraform keeps a deposed object: Apply
+	// deletes this ID and never one a create returned. Set on every
+	// replace Diff plans; a plan saved without it deletes ID.
+	Deposed *DeposedObject `json:"deposed,omitempty"`
+	// TemporaryName is the name a CreateThenDelete creates the new object
+	// under while the deposed object still holds the final name (Hetzner
+	// names are unique per project). Its last step (StepUpdate) renames
+	// the new object once the deposed one is gone.
+	TemporaryName string `json:"temporary_name,omitempty"`
 	// SensitiveChanges names attributes whose secret value changes; both
 	// sides show only Sensitive.
 	SensitiveChanges []string `json:"sensitive_changes,omitempty"`
 	// ForcesReplacement names the attributes that force a replace.
 	ForcesReplacement []string `json:"forces_replacement,omitempty"`
-	// Steps are what Apply will do, in order.
+	// Steps are what Apply will do, in order. In a replace,
+	// disable_protection and delete act on the deposed object and every
+	// other step on the new one; a CreateThenDelete runs its steps from
+	// the deposed object's first in the delete pass, after the manager's
+	// files are written.
 	Steps []Step `json:"steps,omitempty"`
+}
+
+// DeposedObject is the live object a replace removes.
+type DeposedObject struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// deposedID is the ID of the object the change's delete steps remove: the
+// deposed object's, or, in a plan saved without one, the change's own.
+func (ch Change) deposedID() int64 {
+	if ch.Deposed != nil {
+		return ch.Deposed.ID
+	}
+	return ch.ID
+}
+
+// resumesReplace reports whether the change finishes a replace whose new
+// object an interrupted apply already created: only the deposed object's
+// deletion and what follows it are left.
+func (ch Change) resumesReplace() bool {
+	return ch.Action.IsReplace() && ch.Deposed != nil && ch.ID != 0 && ch.ID != ch.Deposed.ID
 }
 
 // Instance is an autoscaled server the plugin owns: reported, never changed.
@@ -204,10 +247,32 @@ type Note struct {
 // String formats the note for humans.
 func (n Note) String() string { return n.Subject + ": not compared: " + n.Message }
 
+// Mode is what a plan converges to, as Terraform's plan modes.
+type Mode string
+
+// The plan modes. A normal plan converges to fleet.yaml; a destroy plan
+// (PlanDestroy) deletes everything the fleet owns and is applied only by
+// destroy, with the fleet's name as confirmation.
+const (
+	ModeNormal  Mode = ""
+	ModeDestroy Mode = "destroy"
+)
+
+// String names the mode as messages do.
+func (m Mode) String() string {
+	if m == ModeNormal {
+		return "normal"
+	}
+	return string(m)
+}
+
 // Plan is the result of Diff: data, rendered by planview and executed by Apply.
 type Plan struct {
 	// Fleet is the fleet's name.
 	Fleet string `json:"fleet"`
+	// Mode is ModeNormal (left out of JSON, so that plans saved before
+	// destroy plans existed read back unchanged) or ModeDestroy.
+	Mode Mode `json:"mode,omitempty"`
 	// Changes holds one entry per managed resource, NoOp included, sorted
 	// by address.
 	Changes []Change `json:"changes"`
@@ -226,6 +291,10 @@ type Plan struct {
 	// through a keyed digest. A saved plan is refused when fleet.yaml or a
 	// secret changed since.
 	DesiredFingerprint string `json:"desired_fingerprint"`
+	// UpstreamGroups, in a destroy plan, are the upstream plugin's
+	// instance groups: Apply lists their servers again after deleting the
+	// planned ones, for those a still-running plugin created meanwhile.
+	UpstreamGroups []UpstreamGroup `json:"upstream_groups,omitempty"`
 }
 
 // Counts are the numbers a plan summary and GitLab's terraform report show.
@@ -234,7 +303,8 @@ type Counts struct {
 }
 
 // Counts counts the plan's changes as Terraform does: a replace counts once
-// as an add and once as a destroy.
+// as an add and once as a destroy; one whose new object exists already
+// (resumed after an interrupted apply) as a change and a destroy.
 func (p *Plan) Counts() Counts {
 	var c Counts
 	for _, ch := range p.Changes {
@@ -244,6 +314,10 @@ func (p *Plan) Counts() Counts {
 		case ch.Action == Update:
 			c.Change++
 		case ch.Action == Delete:
+			c.Destroy++
+		case ch.resumesReplace():
+			// The new object exists: it is renamed, the old one destroyed.
+			c.Change++
 			c.Destroy++
 		case ch.Action.IsReplace():
 			c.Add++

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -14,14 +15,17 @@ const PlanFileFormat = "fleetctl-plan/1"
 
 type planFile struct {
 	Format string `json:"format"`
-	Plan   *Plan  `json:"plan"`
+	// FleetctlVersion records which fleetctl made the plan, for the
+	// reader of a CI artifact; apply does not decide anything by it.
+	FleetctlVersion string `json:"fleetctl_version"`
+	Plan            *Plan  `json:"plan"`
 }
 
 // WritePlanFile saves a plan for a later `apply FILE`. The plan holds no
 // secret values (they are Sensitive, file contents only digests), so the file
 // can be a CI artifact; it is written 0600 all the same.
 func WritePlanFile(path string, p *Plan) error {
-	b, err := json.MarshalIndent(planFile{Format: PlanFileFormat, Plan: p}, "", "  ")
+	b, err := json.MarshalIndent(planFile{Format: PlanFileFormat, FleetctlVersion: buildinfo.Version(), Plan: p}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("plan file %s: %w", path, err)
 	}
@@ -58,12 +62,26 @@ var ErrStalePlan = errors.New("saved plan is stale")
 // CheckSaved compares a saved plan with a fresh one made now: the saved plan
 // may be applied only when the live state and the desired state it observed
 // are unchanged (then both plans are the same, Diff being pure).
+//
+// A destroy plan is checked only against a fresh destroy plan, a normal one
+// only against a normal one: apply refuses a saved destroy plan and destroy
+// a saved normal plan.
 func CheckSaved(saved, fresh *Plan) error {
 	switch {
+	case saved.Mode != fresh.Mode && saved.Mode == ModeDestroy:
+		return fmt.Errorf("it is a destroy plan: apply it with `fleetctl destroy --confirm %s PLANFILE`; nothing was changed", saved.Fleet)
+	case saved.Mode != fresh.Mode:
+		return fmt.Errorf("it is a %s plan, not a destroy plan: apply it with `fleetctl apply PLANFILE`; nothing was changed", saved.Mode)
 	case saved.Fleet != fresh.Fleet:
 		return fmt.Errorf("%w: it was made for fleet %q, not %q", ErrStalePlan, saved.Fleet, fresh.Fleet)
 	case saved.LiveFingerprint != fresh.LiveFingerprint:
-		return fmt.Errorf("%w: the live state changed since it was made (someone or something changed the fleet's resources); nothing was changed: run plan again", ErrStalePlan)
+		again := "plan"
+		if saved.Mode == ModeDestroy {
+			again = "plan --destroy"
+		}
+		return fmt.Errorf("%w: the live state changed since it was made (someone or something changed the fleet's resources); nothing was changed: run %s again", ErrStalePlan, again)
+	case saved.DesiredFingerprint != fresh.DesiredFingerprint && saved.Mode == ModeDestroy:
+		return fmt.Errorf("%w: the runners of fleet.yaml that use the upstream plugin changed since it was made; nothing was changed: run plan --destroy again", ErrStalePlan)
 	case saved.DesiredFingerprint != fresh.DesiredFingerprint:
 		return fmt.Errorf("%w: fleet.yaml, a secret or the plugin binary changed since it was made; nothing was changed: run plan again", ErrStalePlan)
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 )
 
 // A saved plan that is not a regular file (a named pipe nobody writes to)
@@ -41,5 +43,21 @@ func TestReadPlanFileRefusesSpecialAndHugeFiles(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("ReadPlanFile(%s) blocked", filepath.Base(tc.path))
 		}
+	}
+}
+
+// A saved plan says which fleetctl made it, and reads back.
+func TestPlanFileRecordsTheFleetctlVersion(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "plan.json")
+	if err := WritePlanFile(path, &Plan{Fleet: "gitlab-ci"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if want := `"fleetctl_version": "` + buildinfo.Version() + `"`; !strings.Contains(string(b), want) {
+		t.Errorf("plan file does not record %s:\n%s", want, b)
+	}
+	if p, err := ReadPlanFile(path); err != nil || p.Fleet != "gitlab-ci" {
+		t.Errorf("read back: %v %+v", err, p)
 	}
 }

@@ -140,7 +140,8 @@ func (s *Secrets) redactValues(v Values) Values {
 }
 
 // redactPlan masks every known secret in everything a plan shows: values,
-// reasons, notes, errors, instance names. It runs in Diff, so that no
+// reasons, the names of deposed objects, notes, errors, instance names.
+// Addresses and a replace's temporary name stay: apply acts on them. It runs in Diff, so that no
 // renderer, saved plan or log can show what the plan does not hold.
 func (s *Secrets) redactPlan(p *Plan) {
 	if s == nil {
@@ -150,6 +151,10 @@ func (s *Secrets) redactPlan(p *Plan) {
 		ch := &p.Changes[i]
 		ch.Before, ch.After = s.redactValues(ch.Before), s.redactValues(ch.After)
 		ch.Reason = s.Redact(ch.Reason)
+		if ch.Deposed != nil {
+			// A copy: the name is only shown, the ID is what apply deletes.
+			ch.Deposed = &DeposedObject{ID: ch.Deposed.ID, Name: s.Redact(ch.Deposed.Name)}
+		}
 	}
 	for i := range p.NotCompared {
 		p.NotCompared[i].Subject = s.Redact(p.NotCompared[i].Subject)

@@ -203,6 +203,25 @@ func TestDiffMasksResolvedSecretsEverywhere(t *testing.T) {
 	}
 }
 
+// TestRedactPlanMasksDeposedNames: a replace shows the name of the object
+// it deletes; that name is masked like every value a plan shows, while the
+// ID apply deletes stays.
+func TestRedactPlanMasksDeposedNames(t *testing.T) {
+	t.Parallel()
+	const known = "deposed-name-SECRET-2718"
+	s := NewSecrets()
+	s.Add(known)
+	deposed := &DeposedObject{ID: 5, Name: "mgr-" + known}
+	p := &Plan{Changes: []Change{{Addr: "hcloud_server.mgr", Action: CreateThenDelete, ID: 5, Deposed: deposed, TemporaryName: "mgr-next"}}}
+	s.redactPlan(p)
+	if d := cmp.Diff(&DeposedObject{ID: 5, Name: "mgr-" + Sensitive}, p.Changes[0].Deposed); d != "" {
+		t.Errorf("deposed (-want +got):\n%s", d)
+	}
+	if deposed.Name != "mgr-"+known {
+		t.Error("redactPlan changed the deposed object it was given instead of a copy")
+	}
+}
+
 func TestMaskURLCredentials(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ in, want string }{

@@ -203,9 +203,47 @@ func (s *Session) applyOptions(allowDestroy bool) ApplyOptions {
 	}
 }
 
-// Destroy removes everything the fleet owns.
+// Destroy removes everything that carries the fleet's label: the manager,
+// the plugin's autoscaled instances, the firewalls (first detached from the
+// label selectors and the servers they apply to, see deleteFirewall) and
+// the SSH keys, the plugin's included. For runners that use the upstream
+// plugin it also removes that plugin's servers of their instance groups and
+// its SSH key named after the group (see UpstreamGroup). Protection is
+// lifted only on servers the fleet owns; nothing else is touched. confirm
+// must be the fleet's name. Like Apply, it returns what it did, also when
+// it fails half-way.
+//
+// It is PlanDestroy and ApplyDestroy, the engine every plan goes through:
+// the servers go first, then the firewalls and SSH keys. A plugin still
+// running on the manager may create an instance while the servers go, so
+// once they are gone the servers are listed once more and what appeared
+// meanwhile is removed too.
 func (s *Session) Destroy(ctx context.Context, confirm string) ([]Result, error) {
-	res, err := Destroy(ctx, s.Cloud, s.Fleet, confirm, s.opts.Hooks)
+	if err := ConfirmDestroy(s.Fleet.Name, confirm); err != nil {
+		return nil, err
+	}
+	p, err := s.PlanDestroy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.ApplyDestroy(ctx, p, confirm)
+}
+
+// PlanDestroy lists what the fleet owns and plans its removal. It never
+// builds the desired state: it needs neither a secret of fleet.yaml nor the
+// manager's SSH key. The plan and the error hold no secret value the
+// session resolved.
+func (s *Session) PlanDestroy(ctx context.Context) (*Plan, error) {
+	p, err := PlanDestroy(ctx, s.Cloud, s.Fleet, s.opts.Secrets)
+	return p, s.finish(err)
+}
+
+// ApplyDestroy applies a destroy plan (one this session made, or a saved one
+// that CheckSaved accepted); confirm must be the fleet's name.
+func (s *Session) ApplyDestroy(ctx context.Context, p *Plan, confirm string) ([]Result, error) {
+	opts := s.applyOptions(false)
+	opts.Desired, opts.Confirm = nil, confirm
+	res, err := Apply(ctx, p, opts)
 	return res, s.finish(err)
 }
 

@@ -20,6 +20,11 @@ const (
 	LabelSSHHostKey = "fleetctl.io/ssh-host-key"
 	LabelUserData   = "fleetctl.io/user-data"
 	LabelSSHKeys    = "fleetctl.io/ssh-keys"
+	// LabelReplaces holds, on a manager created under its temporary name
+	// by a create-before-destroy replacement, the ID of the manager it
+	// replaces, so that a plan after an interrupted apply recognises the
+	// replacement in progress. The rename that ends the replace drops it.
+	LabelReplaces = "fleetctl.io/replaces"
 )
 
 // Roles fleetctl manages itself. Resources with the fleet label and any other
@@ -79,6 +84,9 @@ type DesiredServer struct {
 	// SSHKeys are names of keys under ssh_keys.
 	SSHKeys    []string
 	Protection bool
+	// CreateBeforeDestroy makes a replacement create the new server under
+	// spec.TemporaryName before the old one is deleted.
+	CreateBeforeDestroy bool `json:",omitempty"`
 	// Labels are the user's labels plus ownership, role and the digests
 	// of user_data and SSH keys (LabelUserData, LabelSSHKeys).
 	Labels map[string]string
@@ -201,6 +209,9 @@ type Live struct {
 	// UpstreamInstances are the servers the upstream plugin created for
 	// the fleet's runners (see UpstreamGroup).
 	UpstreamInstances []Server
+	// UpstreamSSHKeys are the upstream plugin's SSH keys of the fleet's
+	// runners; only a destroy plan lists them (see ListDestroyable).
+	UpstreamSSHKeys []SSHKey
 	// Unlabelled are resources without the fleet label that carry a
 	// desired resource's name, by address.
 	UnlabelledSSHKeys   map[string]SSHKey

@@ -17,9 +17,9 @@ import (
 // SSH key <name>, where <name> is plugin_config's name, our instances.name.
 type UpstreamGroup struct {
 	// Runner is the runner's name in fleet.yaml.
-	Runner string
+	Runner string `json:"runner"`
 	// Name is the runner's instances.name.
-	Name string
+	Name string `json:"name"`
 }
 
 // UpstreamSelector selects every server and SSH key the upstream plugin

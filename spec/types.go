@@ -24,6 +24,16 @@ const (
 	LabelRunner = "fleetctl.io/runner"
 )
 
+// TemporaryNameSuffix makes the name a create-before-destroy replacement of
+// the manager is created under: Hetzner server names are unique per project,
+// and the old manager holds the name until it is destroyed.
+const TemporaryNameSuffix = "-next"
+
+// TemporaryName is the name a create-before-destroy replacement of the
+// manager named name is created under, and renamed from once the old
+// manager is gone.
+func TemporaryName(name string) string { return name + TemporaryNameSuffix }
+
 // Defaults applied by Load where a field is left out.
 const (
 	DefaultSpecPath   = "/etc/fleetctl/fleet.yaml"
@@ -142,6 +152,11 @@ type Manager struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 	// Protection is Hetzner's delete/rebuild protection; on by default.
 	Protection *bool `json:"protection,omitempty"`
+	// CreateBeforeDestroy makes a replacement create the new manager (under
+	// TemporaryName) and write its files before the old one is destroyed,
+	// as Terraform's lifecycle setting of that name does; off by default,
+	// which destroys the old manager first.
+	CreateBeforeDestroy bool `json:"create_before_destroy,omitempty"`
 	// SSH says how apply reaches the manager.
 	SSH ManagerSSH `json:"ssh,omitempty"`
 	// SpecPath is where the fleet.yaml copy the plugin reads lives on the

@@ -362,6 +362,13 @@ func (c *checker) manager(sshKeys map[string]bool) {
 		return
 	}
 	c.hostname("manager.name", m.Name, "name: runner-manager", 0)
+	if m.CreateBeforeDestroy && m.Name != "" && hostnameProblem(m.Name, 0) == "" {
+		if hostnameProblem(TemporaryName(m.Name), 0) != "" {
+			c.add("manager.name", "%q leaves no room for create_before_destroy, which creates the replacement as %q: "+
+				"keep the name's last label to %d characters (and the name to %d)", m.Name, TemporaryName(m.Name),
+				63-len(TemporaryNameSuffix), 253-len(TemporaryNameSuffix))
+		}
+	}
 	c.hetznerName("manager.server_type", m.ServerType, "server type", "cpx11")
 	c.hetznerName("manager.image", m.Image, "image", "debian-12")
 	c.hetznerName("manager.location", m.Location, "location", "hel1")

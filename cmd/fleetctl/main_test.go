@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/render"
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -318,9 +319,22 @@ func TestRenderSecretFromFile(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	info := buildinfo.Get()
 	got := runCLI(t, "version")
-	if got.code != exitOK || got.stdout != "fleetctl "+buildVersion()+"\n" || got.stderr != "" {
+	if got.code != exitOK || !strings.HasPrefix(got.stdout, "fleetctl "+info.Version+"\n") || got.stderr != "" ||
+		!strings.Contains(got.stdout, "go:      "+info.GoVersion+" "+info.Platform+"\n") {
 		t.Errorf("version: %+v", got)
+	}
+	got = runCLI(t, "version", "-o", "json")
+	var parsed buildinfo.Info
+	if err := json.Unmarshal([]byte(got.stdout), &parsed); err != nil || got.code != exitOK || got.stderr != "" {
+		t.Fatalf("version -o json: %v: %+v", err, got)
+	}
+	if d := cmp.Diff(info, parsed); d != "" {
+		t.Errorf("version -o json (-want +got):\n%s", d)
+	}
+	if got := runCLI(t, "version", "-o", "yaml"); got.code != exitError || !strings.Contains(got.stderr, `--output "yaml"`) {
+		t.Errorf("version -o yaml: %+v", got)
 	}
 }
 

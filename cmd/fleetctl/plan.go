@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,7 +23,7 @@ type reconcileFlags struct {
 func (f *reconcileFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.file, "file", "f", defaultFleetFile, "the fleet.yaml to converge to")
 	cmd.Flags().BoolVar(&f.adopt, "adopt", false, "take over unlabelled resources that have a desired resource's name by adding the fleet's labels")
-	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager (default: this executable, when the manager's architecture matches)")
+	cmd.Flags().StringVar(&f.pluginBinary, "plugin-binary", "", "the linux fleetctl binary to install on the manager, or a release directory holding fleetctl-linux-amd64 and fleetctl-linux-arm64 (default: this executable when it fits the manager's architecture, else fleetctl-linux-ARCH next to it)")
 }
 
 // newSession loads fleet.yaml (its warnings go to ErrOut) and prepares the
@@ -75,6 +76,7 @@ type planOptions struct {
 	out              string
 	gitlabReport     string
 	detailedExitcode bool
+	destroy          bool
 	failNotCompared  bool
 }
 
@@ -93,6 +95,11 @@ listed with the reason.
 A host key that does not match the manager's label is an error, never a
 note: fleetctl does not connect.
 
+With --destroy it shows what destroy would remove instead: every resource
+carrying the fleet's label, the autoscaled instances included. It then needs
+neither secrets of fleet.yaml nor SSH, and a plan saved with --out is applied
+with ` + "`fleetctl destroy --confirm NAME FILE`" + `.
+
 Exit codes: 0 success, 1 error; with --detailed-exitcode 0 no changes,
 1 error, 2 changes. --fail-on-not-compared makes anything not compared an
 error (exit 1) whatever else the plan holds: a scheduled drift check needs
@@ -107,6 +114,7 @@ it, since "no changes" to what could be compared is no proof of no drift.`,
 	cmd.Flags().StringVar(&o.out, "out", "", "save the plan to this file for `fleetctl apply FILE`")
 	cmd.Flags().StringVar(&o.gitlabReport, "gitlab-report", "", "write GitLab's terraform report (create/update/delete counts) to this file")
 	cmd.Flags().BoolVar(&o.detailedExitcode, "detailed-exitcode", false, "exit 2 when there are changes, 0 when there are none")
+	cmd.Flags().BoolVar(&o.destroy, "destroy", false, "plan the removal of everything the fleet owns, as destroy does")
 	cmd.Flags().BoolVar(&o.failNotCompared, "fail-on-not-compared", false, "exit 1 when anything could not be compared (a missing SSH key or secret, an unreadable file), as a drift check needs")
 	return cmd
 }
@@ -115,11 +123,19 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("--output %q: want text or json", o.output)
 	}
+	if o.destroy && o.adopt {
+		return errors.New("--adopt and --destroy exclude each other: a destroy plan adopts nothing")
+	}
 	sess, err := newSession(o.file, o.pluginBinary, s, planview.NewTextHooks(s.ErrOut))
 	if err != nil {
 		return err
 	}
-	plan, err := sess.Plan(ctx, o.adopt)
+	var plan *reconcile.Plan
+	if o.destroy {
+		plan, err = sess.PlanDestroy(ctx)
+	} else {
+		plan, err = sess.Plan(ctx, o.adopt)
+	}
 	if err != nil {
 		return fieldProblem(sess.Fleet, err)
 	}
@@ -135,7 +151,11 @@ func planRun(ctx context.Context, s streams, o planOptions) error {
 		if err := reconcile.WritePlanFile(o.out, plan); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.ErrOut, "Saved the plan to %s: apply it with `fleetctl apply -f %s %s`.\n", o.out, o.file, o.out)
+		if o.destroy {
+			fmt.Fprintf(s.ErrOut, "Saved the destroy plan to %s: apply it with `fleetctl destroy -f %s --confirm %s %s`.\n", o.out, o.file, plan.Fleet, o.out)
+		} else {
+			fmt.Fprintf(s.ErrOut, "Saved the plan to %s: apply it with `fleetctl apply -f %s %s`.\n", o.out, o.file, o.out)
+		}
 	}
 	if o.gitlabReport != "" {
 		f, err := os.OpenFile(o.gitlabReport, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
 )
 
@@ -42,7 +43,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	latency := fs.Duration("latency", 0, "latency added to every request")
 	rateLimit := fs.Int("rate-limit", 3600, "requests per hour (0 disables rate limiting)")
 	quiet := fs.Bool("quiet", false, "do not log requests")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		info := buildinfo.Get()
+		about := info.GoVersion + " " + info.Platform
+		if info.Commit != "" {
+			about = "commit " + info.Commit + ", built " + info.Date + ", " + about
+		}
+		_, err := fmt.Fprintf(stdout, "hcloudsim %s (%s)\n", info.Version, about)
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -119,6 +119,9 @@ func (h *sshHosts) stop(id int64) {
 }
 
 func (h *sshHosts) rename(id int64, oldName, newName string) {
+	// Names are unique: a directory of the new name is what a deleted
+	// server left, and its disk is gone with it.
+	h.wipe(newName)
 	if err := os.Rename(h.root(oldName), h.root(newName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		h.opts.Logf("server %s: rename directory: %v", oldName, err)
 	}

@@ -304,16 +304,17 @@ func (f *rootFiles) StatVFS(r *sftp.Request) (*sftp.StatVFS, error) {
 	if err := syscall.Fstatfs(int(dir.Fd()), &st); err != nil {
 		return nil, &os.PathError{Op: "statvfs", Path: r.Filepath, Err: err}
 	}
+	frsize, namemax := statfsSizes(&st)
 	return &sftp.StatVFS{
 		Bsize:   uint64(st.Bsize),
-		Frsize:  uint64(st.Frsize),
+		Frsize:  frsize,
 		Blocks:  st.Blocks,
 		Bfree:   st.Bfree,
 		Bavail:  st.Bavail,
 		Files:   st.Files,
 		Ffree:   st.Ffree,
 		Favail:  st.Ffree,
-		Namemax: uint64(st.Namelen),
+		Namemax: namemax,
 	}, nil
 }
 

@@ -91,14 +91,21 @@ var legend = []struct {
 // used, one block per changed resource with its attribute changes and the
 // reason for each replace, what could not be compared, the plugin's
 // instances, and a summary line.
+// A destroy plan reads the same, with its own first line and no-change
+// line; its autoscaled instances are changes of their own.
 func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 	p := &printer{w: w, color: opts.Color}
 	used := map[reconcile.Action]bool{}
 	for _, ch := range plan.Changes {
 		used[ch.Action] = true
 	}
+	destroy := plan.Mode == reconcile.ModeDestroy
 	if plan.HasChanges() {
-		p.printf("fleetctl compared fleet.yaml with the live state of fleet %q.\n", plan.Fleet)
+		if destroy {
+			p.printf("fleetctl listed every resource of fleet %q to destroy it.\n", plan.Fleet)
+		} else {
+			p.printf("fleetctl compared fleet.yaml with the live state of fleet %q.\n", plan.Fleet)
+		}
 		p.printf("Resource actions are indicated with the following symbols:\n")
 		for _, l := range legend {
 			if used[l.action] {
@@ -146,6 +153,8 @@ func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 		// Never "matches the configuration": what was not compared may
 		// differ.
 		p.printf("%s %s\n", p.paint(ansiYellow+ansiBold, "No changes to what could be compared;"), notComparedSummary(n))
+	case destroy:
+		p.printf("%s No objects need to be destroyed.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	default:
 		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	}
@@ -178,6 +187,9 @@ func writeChange(p *printer, ch reconcile.Change) {
 	p.printf("  %s\n", p.paint(ansiBold, "# "+string(ch.Addr)+" "+headline(ch)))
 	if ch.Reason != "" {
 		p.printf("  # (%s)\n", ch.Reason)
+	}
+	if ch.Action == reconcile.CreateThenDelete && ch.TemporaryName != "" && ch.Deposed != nil {
+		p.printf("  # (created as %q, renamed once %s [id=%d] is destroyed)\n", ch.TemporaryName, ch.Deposed.Name, ch.Deposed.ID)
 	}
 	p.printf("%s %s {\n", p.paint(symbolColor(sym), fmt.Sprintf("%3s", sym)), ch.Addr)
 	if ch.ID != 0 {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/fleetctl/fleetctl/internal/buildinfo"
 	"github.com/fleetctl/fleetctl/reconcile"
 )
 
@@ -29,8 +30,13 @@ func GitLabReport(w io.Writer, p *reconcile.Plan) error {
 
 // JSONPlan is the machine-readable plan.
 type JSONPlan struct {
-	FormatVersion   string               `json:"format_version"`
-	Fleet           string               `json:"fleet"`
+	FormatVersion   string `json:"format_version"`
+	FleetctlVersion string `json:"fleetctl_version"` // the fleetctl that made the plan
+	Fleet           string `json:"fleet"`
+	// Mode is "destroy" for a destroy plan and left out for a normal plan
+	// (Terraform's plan modes; a 1.0 consumer that ignores it sees a plan
+	// deleting everything, which is what it is).
+	Mode            string               `json:"mode,omitempty"`
 	ResourceChanges []ResourceChange     `json:"resource_changes"`
 	Instances       []reconcile.Instance `json:"instances"`
 	NotCompared     []reconcile.Note     `json:"not_compared"`
@@ -56,6 +62,10 @@ type ResourceChange struct {
 		ForcesReplacement []string         `json:"forces_replacement,omitempty"`
 		SensitiveChanges  []string         `json:"sensitive_changes,omitempty"`
 		Steps             []reconcile.Step `json:"steps,omitempty"`
+		// Deposed is the object a replace deletes; TemporaryName the
+		// name a create-then-delete creates the new one under.
+		Deposed       *reconcile.DeposedObject `json:"deposed,omitempty"`
+		TemporaryName string                   `json:"temporary_name,omitempty"`
 	} `json:"change"`
 }
 
@@ -85,7 +95,7 @@ func actionList(a reconcile.Action) []string {
 func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 	c := p.Counts()
 	out := JSONPlan{
-		FormatVersion: FormatVersion, Fleet: p.Fleet,
+		FormatVersion: FormatVersion, FleetctlVersion: buildinfo.Version(), Fleet: p.Fleet, Mode: string(p.Mode),
 		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
 		Summary: Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges(),
 			NotCompared: len(p.NotCompared), Complete: len(p.NotCompared) == 0},
@@ -106,6 +116,7 @@ func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 		rc.Change.Before, rc.Change.After = ch.Before, ch.After
 		rc.Change.Reason, rc.Change.ForcesReplacement = ch.Reason, ch.ForcesReplacement
 		rc.Change.SensitiveChanges, rc.Change.Steps = ch.SensitiveChanges, ch.Steps
+		rc.Change.Deposed, rc.Change.TemporaryName = ch.Deposed, ch.TemporaryName
 		out.ResourceChanges = append(out.ResourceChanges, rc)
 	}
 	return out

@@ -197,3 +197,80 @@ func TestGitLabReport(t *testing.T) {
 		t.Errorf("got %s", got)
 	}
 }
+
+// destroyPlan is a destroy plan as plan --destroy saves it: one delete per
+// resource of the fleet, an autoscaled instance among them.
+func destroyPlan(t *testing.T) *reconcile.Plan {
+	t.Helper()
+	p := &reconcile.Plan{
+		Fleet: "gitlab-ci",
+		Mode:  reconcile.ModeDestroy,
+		Changes: []reconcile.Change{
+			{Addr: "hcloud_ssh_key.dev", Action: reconcile.Delete, ID: 1, Steps: []reconcile.Step{reconcile.StepDelete},
+				Before: reconcile.Values{"name": "dev", "public_key": "ssh-ed25519 AAAAC3Nza dev@laptop", "labels": map[string]string{"fleetctl.io/fleet": "gitlab-ci"}}},
+			{Addr: "hcloud_firewall.runner", Action: reconcile.Delete, ID: 2, Steps: []reconcile.Step{reconcile.StepRemoveResources, reconcile.StepDelete},
+				Before: reconcile.Values{"name": "runner", "rules": []string{"in tcp port 22 from 0.0.0.0/0"}, "apply_to": []string{"runner"}}},
+			{Addr: "hcloud_server.runner-docker-autoscaler-a1b2c3", Action: reconcile.Delete, ID: 9, Reason: "the plugin's autoscaled instance of runner docker",
+				Steps:  []reconcile.Step{reconcile.StepDelete},
+				Before: reconcile.Values{"name": "runner-docker-autoscaler-a1b2c3", "server_type": "cpx21", "status": "running", "protection": false}},
+			{Addr: "hcloud_server.runner-manager", Action: reconcile.Delete, ID: 4, Steps: []reconcile.Step{reconcile.StepDisableProtection, reconcile.StepDelete},
+				Before: reconcile.Values{"name": "runner-manager", "server_type": "cpx11", "status": "running", "protection": true, "ipv4": "203.0.113.1"}},
+		},
+		UpstreamGroups: []reconcile.UpstreamGroup{{Runner: "upstream", Name: "up"}},
+	}
+	path := filepath.Join(t.TempDir(), "destroy.json")
+	if err := reconcile.WritePlanFile(path, p); err != nil {
+		t.Fatal(err)
+	}
+	back, err := reconcile.ReadPlanFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Mode != reconcile.ModeDestroy || len(back.UpstreamGroups) != 1 {
+		t.Fatalf("the plan file lost the mode or the upstream groups: %+v", back)
+	}
+	return back
+}
+
+func TestTextDestroy(t *testing.T) {
+	var b bytes.Buffer
+	if err := Text(&b, destroyPlan(t), TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "destroy.txt", b.Bytes())
+
+	b.Reset()
+	if err := Text(&b, &reconcile.Plan{Fleet: "f", Mode: reconcile.ModeDestroy}, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(b.String()); got != "No changes. No objects need to be destroyed." {
+		t.Errorf("empty destroy plan: got %q", got)
+	}
+}
+
+func TestJSONMode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		plan *reconcile.Plan
+		want string
+	}{
+		{"destroy", destroyPlan(t), "destroy"},
+		{"normal", samplePlan(t), ""},
+	} {
+		var b bytes.Buffer
+		if err := JSON(&b, tc.plan); err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(b.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		mode, present := v["mode"]
+		if tc.want == "" && present || tc.want != "" && mode != tc.want {
+			t.Errorf("%s plan: mode %v (present %v), want %q", tc.name, mode, present, tc.want)
+		}
+		if s, _ := v["summary"].(map[string]any); tc.want != "" && s["destroy"] != float64(4) {
+			t.Errorf("%s plan: summary %v", tc.name, s)
+		}
+	}
+}
