@@ -43,6 +43,10 @@ type Cloud interface {
 	ChangeServerType(ctx context.Context, id int64, serverType string) (CloudAction, error)
 	DeleteServer(ctx context.Context, id int64) (CloudAction, error)
 
+	// Pricing reads Hetzner's prices (GET /pricing): one request, for
+	// every server type and primary IP in every location.
+	Pricing(ctx context.Context) (*Prices, error)
+
 	// WaitFor waits until every action finished, calling progress on each
 	// update, and fails with the first action that failed.
 	WaitFor(ctx context.Context, progress func(CloudAction), actions ...CloudAction) error

@@ -157,6 +157,16 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 		err   error
 	}
 	lists := make(chan listed, 1)
+	// The prices are one request, made while the lists are.
+	type priced struct {
+		prices *Prices
+		err    error
+	}
+	pricing := make(chan priced, 1)
+	go func() {
+		p, err := s.Cloud.Pricing(ctx)
+		pricing <- priced{p, err}
+	}()
 	go func() {
 		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name, UpstreamGroups(s.Fleet))
 		var early *earlyDial
@@ -178,7 +188,14 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	if err := CompleteLive(ctx, s.Cloud, d, got.live, opts); err != nil {
 		return nil, err
 	}
-	return Diff(d, got.live, adopt), nil
+	p := Diff(d, got.live, adopt)
+	pr := <-pricing
+	if pr.err != nil {
+		p.Cost = &Cost{Unavailable: s.opts.Secrets.Redact(pr.err.Error())}
+	} else {
+		p.Cost = EstimateCost(s.Fleet, d, got.live, p, pr.prices)
+	}
+	return p, nil
 }
 
 // Apply executes a plan made by this session (or a saved one that
