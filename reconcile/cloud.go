@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Cloud is the part of Hetzner Cloud that reconcile uses. Lists select by
@@ -145,6 +146,9 @@ type Server struct {
 	Protection   Protection
 	IPv4         string
 	IPv6         string
+	// Created is when Hetzner created the server; not part of any
+	// fingerprint.
+	Created time.Time `json:"-"`
 }
 
 // ServerCreate are the settings of a new server.

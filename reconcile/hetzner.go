@@ -354,7 +354,7 @@ func firewallFromHcloud(f *hcloud.Firewall) Firewall {
 }
 
 func serverFromHcloud(s *hcloud.Server) Server {
-	out := Server{ID: s.ID, Name: s.Name, Status: string(s.Status), Labels: s.Labels,
+	out := Server{ID: s.ID, Name: s.Name, Status: string(s.Status), Labels: s.Labels, Created: s.Created,
 		Protection: Protection{Delete: s.Protection.Delete, Rebuild: s.Protection.Rebuild}}
 	if s.ServerType != nil {
 		out.ServerType = s.ServerType.Name

@@ -96,3 +96,16 @@ func parsePrice(net, gross string) (Price, error) {
 	}
 	return Price{Net: n, Gross: g}, nil
 }
+
+// MarshalJSON writes the amounts to a hundredth of a cent, as Hetzner's
+// hourly prices are stated, without float noise.
+func (p Price) MarshalJSON() ([]byte, error) {
+	r := func(v float64) string {
+		s := strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
+		if s == "-0" {
+			s = "0"
+		}
+		return s
+	}
+	return []byte(`{"net":` + r(p.Net) + `,"gross":` + r(p.Gross) + `}`), nil
+}

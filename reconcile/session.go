@@ -148,6 +148,13 @@ func (s *Session) finish(err error) error {
 }
 
 func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
+	p, _, err := s.observe(ctx, adopt)
+	return p, err
+}
+
+// observe reads the live state, plans, and prices the plan; status shows
+// what it observed.
+func (s *Session) observe(ctx context.Context, adopt bool) (*Plan, *observed, error) {
 	// The lists need only the fleet's name, and the SSH connection to
 	// the manager only the lists: both run while the desired state is
 	// built (which hashes the plugin binary).
@@ -180,13 +187,13 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	if derr != nil || got.err != nil {
 		got.early.closeUnused()
 		if derr != nil {
-			return nil, derr
+			return nil, nil, derr
 		}
-		return nil, got.err
+		return nil, nil, got.err
 	}
 	opts := ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason, early: got.early}
 	if err := CompleteLive(ctx, s.Cloud, d, got.live, opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := Diff(d, got.live, adopt)
 	pr := <-pricing
@@ -195,7 +202,15 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	} else {
 		p.Cost = EstimateCost(s.Fleet, d, got.live, p, pr.prices)
 	}
-	return p, nil
+	return p, &observed{desired: d, live: got.live, prices: pr.prices}, nil
+}
+
+// observed is what a plan read: the desired and live state and the
+// prices (nil when they could not be read).
+type observed struct {
+	desired *Desired
+	live    *Live
+	prices  *Prices
 }
 
 // Apply executes a plan made by this session (or a saved one that
