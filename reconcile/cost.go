@@ -223,9 +223,10 @@ func floorOf(a *spec.Autoscaler, idle int) int {
 // in which the floor is at least k instances. The week is read minute by
 // minute.
 func floorShares(a *spec.Autoscaler) []float64 {
+	policies := compilePolicies(a.Policy)
 	var counts []int
 	for i := 0; i < minutesPerWeek; i++ {
-		n, _ := FloorInstancesAt(a, referenceWeek.Add(time.Duration(i)*time.Minute))
+		n := floorOf(a, policies.at(referenceWeek.Add(time.Duration(i)*time.Minute)).IdleCount)
 		for len(counts) < n {
 			counts = append(counts, 0)
 		}

@@ -24,20 +24,49 @@ type PolicyMatch struct {
 // uses UTC, the manager's time zone on Hetzner's images; one with an
 // unknown time zone (validate refuses it) never matches.
 func PolicyAt(policies []spec.Policy, t time.Time) PolicyMatch {
-	m := PolicyMatch{Index: -1}
+	return compilePolicies(policies).at(t)
+}
+
+// compiledPolicy is a policy with its time zone loaded and its periods
+// parsed, to be matched minute after minute.
+type compiledPolicy struct {
+	index   int
+	loc     *time.Location
+	periods []string
+	match   []func(time.Time) bool
+	idle    int
+}
+
+type compiledPolicies []compiledPolicy
+
+func compilePolicies(policies []spec.Policy) compiledPolicies {
+	var out compiledPolicies
 	for i, p := range policies {
 		loc := time.UTC
 		if p.Timezone != "" {
-			l, err := loadLocation(p.Timezone)
+			l, err := time.LoadLocation(p.Timezone)
 			if err != nil {
 				continue
 			}
 			loc = l
 		}
-		local := t.In(loc)
+		cp := compiledPolicy{index: i, loc: loc, idle: p.IdleCount}
 		for _, period := range p.Periods {
-			if cronMatches(period, local) {
-				m = PolicyMatch{Index: i, Period: period, Timezone: loc.String(), IdleCount: p.IdleCount}
+			cp.periods = append(cp.periods, period)
+			cp.match = append(cp.match, compileCron(period))
+		}
+		out = append(out, cp)
+	}
+	return out
+}
+
+func (cps compiledPolicies) at(t time.Time) PolicyMatch {
+	m := PolicyMatch{Index: -1}
+	for _, p := range cps {
+		local := t.In(p.loc)
+		for j, match := range p.match {
+			if match(local) {
+				m = PolicyMatch{Index: p.index, Period: p.periods[j], Timezone: p.loc.String(), IdleCount: p.idle}
 				break
 			}
 		}
@@ -45,17 +74,44 @@ func PolicyAt(policies []spec.Policy, t time.Time) PolicyMatch {
 	return m
 }
 
-var locationCache = map[string]*time.Location{}
-
-func loadLocation(name string) (*time.Location, error) {
-	if l, ok := locationCache[name]; ok {
-		return l, nil
+// compileCron returns cronMatches for one expression, with its plain
+// fields (no L, W or #) turned into lookup tables.
+func compileCron(expr string) func(time.Time) bool {
+	e := strings.ToLower(strings.TrimSpace(expr))
+	if m, ok := cronMacroExprs[e]; ok {
+		e = m
 	}
-	l, err := time.LoadLocation(name)
-	if err == nil {
-		locationCache[name] = l
+	f := strings.Fields(e)
+	if len(f) != 5 {
+		return func(time.Time) bool { return false }
 	}
-	return l, err
+	var tables [5][]bool
+	for idx, field := range f {
+		if strings.ContainsAny(field, "lw#") {
+			return func(t time.Time) bool { return cronMatches(expr, t) }
+		}
+		tables[idx] = make([]bool, cronMax[idx]+1)
+		for v := cronMin[idx]; v <= cronMax[idx]; v++ {
+			tables[idx][v] = cronFieldMatches(field, idx, v, time.Time{})
+		}
+	}
+	domAny := f[2] == "*" || f[2] == "?"
+	dowAny := f[4] == "*" || f[4] == "?"
+	return func(t time.Time) bool {
+		if !tables[0][t.Minute()] || !tables[1][t.Hour()] || !tables[3][int(t.Month())] {
+			return false
+		}
+		dom, dow := tables[2][t.Day()], tables[4][int(t.Weekday())]
+		switch {
+		case domAny && dowAny:
+			return true
+		case domAny:
+			return dow
+		case dowAny:
+			return dom
+		}
+		return dom || dow
+	}
 }
 
 var cronMacroExprs = map[string]string{

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestStatusCommand runs fleetctl status against the simulator before and
+// after apply, as text and JSON, and checks the plan's cost line with it:
+// the tutorial fleet costs the manager cpx11 €4.99 and its IPv4 €0.50.
+func TestStatusCommand(t *testing.T) {
+	fleet, _, bin := simFleet(t)
+	r := runCLI(t, "plan", "-f", fleet, "--plugin-binary", bin)
+	if r.code != 0 || !strings.Contains(r.stdout, "Cost: €0.00/month → €5.49/month (+€5.49); instances €18.98–€47.45/month, excl. 19.00 % VAT\n") {
+		t.Fatalf("plan = %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t, "status", "-f", fleet, "--plugin-binary", bin)
+	if r.code != 0 || !strings.Contains(r.stdout, "no manager server") {
+		t.Errorf("status before apply = %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "apply", "-f", fleet, "--plugin-binary", bin); r.code != 0 {
+		t.Fatalf("apply = %d\n%s", r.code, r.stderr)
+	}
+	r = runCLI(t, "status", "-f", fleet, "--plugin-binary", bin)
+	noKnownSecrets(t, "status", r.stdout, r.stderr)
+	for _, want := range []string{"runner-manager  cpx11 in hel1", "host key     matches", "service      active", "config.toml  in sync",
+		"instances    0 (0 running, 0 creating, 0 off, 0 deleting) of max 5", "€0.0088/hour, €5.49/month"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("status lacks %q:\n%s\n%s", want, r.stdout, r.stderr)
+		}
+	}
+	r = runCLI(t, "status", "-f", fleet, "--plugin-binary", bin, "-o", "json")
+	noKnownSecrets(t, "status -o json", r.stdout, r.stderr)
+	var js struct {
+		FormatVersion string `json:"format_version"`
+		Requests      int    `json:"requests"`
+		Cost          struct {
+			Monthly struct{ Net float64 } `json:"monthly"`
+		} `json:"cost"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &js); err != nil || js.FormatVersion != "1.0" || js.Cost.Monthly.Net != 5.49 || js.Requests != 4 {
+		t.Errorf("status -o json = %+v, %v:\n%s", js, err, r.stdout)
+	}
+	if r := runCLI(t, "status", "-f", fleet, "-o", "yaml"); r.code != 1 || !strings.Contains(r.stderr, "--output") {
+		t.Errorf("status -o yaml = %d %s", r.code, r.stderr)
+	}
+}
+
+func TestWatchInterval(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		asked    time.Duration
+		requests int64
+		want     time.Duration
+	}{
+		{30 * time.Second, 4, 30 * time.Second}, // 480 an hour
+		{time.Second, 4, 8 * time.Second},       // 1,800 an hour: half the budget
+		{time.Second, 0, time.Second},
+	} {
+		if got := watchInterval(tc.asked, tc.requests); got != tc.want {
+			t.Errorf("watchInterval(%s, %d) = %s, want %s", tc.asked, tc.requests, got, tc.want)
+		}
+	}
+}
