@@ -16,6 +16,7 @@ func TestStatusCommand(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "Cost: €0.00/month → €5.49/month (+€5.49); instances €18.98–€47.45/month, excl. 19.00 % VAT\n") {
 		t.Fatalf("plan = %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	t.Logf("plan:\n%s", r.stdout)
 	r = runCLI(t, "status", "-f", fleet, "--plugin-binary", bin)
 	if r.code != 0 || !strings.Contains(r.stdout, "no manager server") {
 		t.Errorf("status before apply = %d\n%s\n%s", r.code, r.stdout, r.stderr)
