@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/crash"
 )
 
 // ApplyOptions are what Apply needs besides the plan.
@@ -279,6 +281,7 @@ func (a *applier) concurrently(ctx context.Context, changes []Change) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer crash.Recover(&errs[i])
 			errs[i] = a.applyChange(ctx, ch)
 		}()
 	}

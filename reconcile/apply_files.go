@@ -54,7 +54,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	if restart {
 		// Recorded first, so that a restart an interrupted apply owed is
 		// planned by the next one.
-		if err := files.WriteFile(ctx, RestartMarker, []byte("pending\n"), 0o600); err != nil {
+		if err := writeRecord(ctx, files, RestartMarker, []byte("pending\n")); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 	}
@@ -84,7 +84,7 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
-		if err := files.WriteFile(ctx, RestartMarker, []byte("done\n"), 0o600); err != nil {
+		if err := writeRecord(ctx, files, RestartMarker, []byte("done\n")); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 		a.record(AddrRestart, "restarted")

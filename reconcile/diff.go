@@ -507,8 +507,12 @@ func diffFiles(p *Plan, d *Desired, l *Live, managerFresh bool) {
 			restarting = restarting || slices.Contains(ch.Steps, StepRestartRunner)
 		}
 		if !restarting {
+			reason := "an earlier apply changed plugin settings and stopped before restarting gitlab-runner"
+			if l.RestartUnreadable != "" {
+				reason = "the restart marker cannot be read (" + l.RestartUnreadable + "): restarted to be sure, and the marker rewritten"
+			}
 			p.Changes = append(p.Changes, Change{Addr: AddrRestart, Action: Update,
-				Reason: "an earlier apply changed plugin settings and stopped before restarting gitlab-runner",
+				Reason: reason,
 				Before: Values{"restart": "pending"}, After: Values{"restart": "done"},
 				Steps: []Step{StepRestartRunner}})
 		}

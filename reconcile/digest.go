@@ -114,7 +114,7 @@ func writeWithDigestRecord(ctx context.Context, files Files, f DesiredFile) erro
 	if err != nil {
 		return err
 	}
-	if err := files.WriteFile(ctx, f.DigestRecord, []byte(pendingDigestRecord), 0o600); err != nil {
+	if err := writeRecord(ctx, files, f.DigestRecord, []byte(pendingDigestRecord)); err != nil {
 		return fmt.Errorf("void digest record: %w", err)
 	}
 	if err := files.WriteFile(ctx, f.Path, data, f.Mode); err != nil {
@@ -143,8 +143,28 @@ func recordDigest(ctx context.Context, files Files, f DesiredFile) error {
 		return fmt.Errorf("digest record: %w", err)
 	}
 	rec := digestRecord{SHA256: f.SHA256(), Path: f.Path, Size: info.Size(), MTime: mtime.Unix()}
-	if err := files.WriteFile(ctx, f.DigestRecord, rec.marshal(), 0o600); err != nil {
+	if err := writeRecord(ctx, files, f.DigestRecord, rec.marshal()); err != nil {
 		return fmt.Errorf("digest record: %w", err)
 	}
 	return nil
+}
+
+// writeRecord writes one of fleetctl's own records on the manager (a
+// digest record, the restart marker), root's and 0600. A directory put
+// where the record belongs is cleared out of the way first (see
+// clearDirectory), so that a hostile or unlucky manager cannot make every
+// apply fail.
+func writeRecord(ctx context.Context, files Files, path string, data []byte) error {
+	err := files.WriteFile(ctx, path, data, 0o600)
+	if err == nil {
+		return nil
+	}
+	info, serr := files.Stat(ctx, path)
+	if serr != nil || !info.IsDir() {
+		return err
+	}
+	if _, cerr := clearDirectory(ctx, files, path, time.Now()); cerr != nil {
+		return cerr
+	}
+	return files.WriteFile(ctx, path, data, 0o600)
 }

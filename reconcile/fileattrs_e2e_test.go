@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/fleetctl/fleetctl/internal/hcloudsim"
+	"github.com/fleetctl/fleetctl/reconcile"
 )
 
 // managerPath is where the simulated manager keeps a file of its own.
@@ -196,4 +197,51 @@ func TestManagerFilesThatCannotBeRead(t *testing.T) {
 		}
 		e.mustBeClean(t, "after replacing the empty directory")
 	})
+}
+
+// TestManagerRecordsReplacedByDirectories: fleetctl's own records in
+// /var/lib/fleetctl (the restart marker, the binary's digest record)
+// replaced by directories, one of them with a file in it, neither block
+// plan nor make apply fail: the restart the marker may owe is planned,
+// apply writes both records over them (the full directory moved aside,
+// nothing lost), and the plan after is clean.
+func TestManagerRecordsReplacedByDirectories(t *testing.T) {
+	requireSSHHosts(t)
+	t.Parallel()
+	e := newEnv(t, hcloudsim.Options{})
+	e.mustApply()
+	for _, p := range []string{reconcile.RestartMarker, reconcile.BinaryDigestRecord} {
+		if err := os.Remove(e.managerPath(p)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(e.managerPath(reconcile.RestartMarker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(e.managerPath(reconcile.BinaryDigestRecord), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(e.managerPath(reconcile.BinaryDigestRecord), "kept")
+	if err := os.WriteFile(kept, []byte("someone's file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := e.plan(false)
+	if len(p.NotCompared) > 0 || len(p.Errors) > 0 {
+		t.Fatalf("plan with the records replaced by directories:\n%s", planText(t, p))
+	}
+	restart := p.Change(reconcile.AddrRestart)
+	if restart == nil || restart.Action != reconcile.Update || !strings.Contains(restart.Reason, "a directory") {
+		t.Fatalf("the restart the unreadable marker may owe is not planned:\n%s", planText(t, p))
+	}
+	e.mustApply()
+	e.mustBeClean(t, "after apply")
+	for _, p := range []string{reconcile.RestartMarker, reconcile.BinaryDigestRecord} {
+		if info, err := os.Stat(e.managerPath(p)); err != nil || !info.Mode().IsRegular() {
+			t.Errorf("%s after apply: %v, %v; want a regular file", p, info, err)
+		}
+	}
+	moved, _ := filepath.Glob(e.managerPath(reconcile.BinaryDigestRecord) + ".moved-by-fleetctl-*/kept")
+	if len(moved) != 1 {
+		t.Errorf("the directory's file was not kept aside: %v", moved)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -149,12 +150,16 @@ func ListOwned(ctx context.Context, c Cloud, fleet string, upstream []UpstreamGr
 	var errKeys, errFws, errSrvs, errUpstream error
 	var upstreamServers []Server
 	wg.Add(3)
-	go func() { defer wg.Done(); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
-	go func() { defer wg.Done(); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
-	go func() { defer wg.Done(); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errKeys); l.SSHKeys, errKeys = c.ListSSHKeys(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errFws); l.Firewalls, errFws = c.ListFirewalls(ctx, sel) }()
+	go func() { defer wg.Done(); defer crash.Recover(&errSrvs); l.Servers, errSrvs = c.ListServers(ctx, sel) }()
 	if len(upstream) > 0 {
 		wg.Add(1)
-		go func() { defer wg.Done(); upstreamServers, errUpstream = c.ListServers(ctx, UpstreamSelector) }()
+		go func() {
+			defer wg.Done()
+			defer crash.Recover(&errUpstream)
+			upstreamServers, errUpstream = c.ListServers(ctx, UpstreamSelector)
+		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errKeys, errFws, errSrvs, errUpstream); err != nil {
@@ -212,7 +217,7 @@ func findNamesakes(ctx context.Context, c Cloud, d *Desired, l *Live) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := find(); err != nil {
+			if err := recovered(find); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -352,6 +357,8 @@ func readFiles(ctx context.Context, d *Desired, l *Live, opts ReadOptions) error
 		return nil
 	case err == nil:
 		l.RestartPending = strings.TrimSpace(string(marker)) == "pending"
+	case errors.As(err, new(*sshremote.NotRegularError)) || errors.As(err, new(*sshremote.TooLargeError)):
+		l.RestartPending, l.RestartUnreadable = true, err.Error()
 	case !errors.Is(err, fs.ErrNotExist):
 		l.FileNotes = append(l.FileNotes, Note{Subject: string(AddrRestart), Message: err.Error(), Blocking: true})
 	}
@@ -401,4 +408,11 @@ func readFile(ctx context.Context, files Files, f DesiredFile) (LiveFile, error)
 		lf.Content = data
 	}
 	return lf, nil
+}
+
+// recovered calls f, turning a panic in it into an error: the goroutines
+// reconcile starts must not end the process (see package crash).
+func recovered(f func() error) (err error) {
+	defer crash.Recover(&err)
+	return f()
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/spec"
 )
 
@@ -175,12 +176,15 @@ func (s *Session) observe(ctx context.Context, adopt bool) (*Plan, *observed, er
 		pricing <- priced{p, err}
 	}()
 	go func() {
+		var got listed
+		defer func() { lists <- got }()
+		defer crash.Recover(&got.err)
 		l, err := ListOwned(ctx, s.Cloud, s.Fleet.Name, UpstreamGroups(s.Fleet))
 		var early *earlyDial
 		if err == nil {
 			early = dialManagerEarly(ctx, s.Fleet, l, s.Connector)
 		}
-		lists <- listed{l, early, err}
+		got = listed{l, early, err}
 	}()
 	d, derr := s.desired()
 	got := <-lists

@@ -214,6 +214,10 @@ type Live struct {
 	// earlier apply changed plugin settings and stopped before it
 	// restarted gitlab-runner.
 	RestartPending bool
+	// RestartUnreadable, when set, says why the restart marker could not
+	// be read (it is a directory, or too large): the restart it may owe
+	// is planned to be sure, and Apply writes the marker over it.
+	RestartUnreadable string
 	// FilesPending, when set, says why the files of an existing manager
 	// were not read although Apply will be able to write them (the server
 	// is off or still starting): they are written blind.
@@ -296,10 +300,10 @@ func (l *Live) Fingerprint() string {
 		f := l.Files[a]
 		v.Files = append(v.Files, fileFP{a, f.Exists, f.Mode, f.Owner, f.Unreadable, f.Digest})
 	}
-	if l.RestartPending {
-		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending"})
-	}
 	v.Notes = append(append([]Note(nil), l.FileNotes...), Note{Subject: "pending", Message: l.FilesPending})
+	if l.RestartPending {
+		v.Notes = append(v.Notes, Note{Subject: string(AddrRestart), Message: "pending " + l.RestartUnreadable})
+	}
 	sort.Slice(v.SSHKeys, func(i, j int) bool { return v.SSHKeys[i].ID < v.SSHKeys[j].ID })
 	sort.Slice(v.Firewalls, func(i, j int) bool { return v.Firewalls[i].ID < v.Firewalls[j].ID })
 	sort.Slice(v.Servers, func(i, j int) bool { return v.Servers[i].ID < v.Servers[j].ID })

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleetctl/fleetctl/internal/crash"
 	"github.com/fleetctl/fleetctl/reconcile"
 	"github.com/fleetctl/fleetctl/spec"
 )
@@ -104,10 +105,10 @@ func runRoot(ctx context.Context, args []string, s streams, build func(streams) 
 	return code
 }
 
-// execute runs the command tree; a panic in it becomes an *internalError,
-// so that a crash exits 1 like any error.
+// execute runs the command tree; a panic in it becomes a *crash.Error, so
+// that a crash exits 1 like any error.
 func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
-	defer recoverPanic(&err)
+	defer crash.Recover(&err)
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)
 }
