@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -172,8 +173,10 @@ func (s *Session) observe(ctx context.Context, adopt bool) (*Plan, *observed, er
 	}
 	pricing := make(chan priced, 1)
 	go func() {
-		p, err := s.Cloud.Pricing(ctx)
-		pricing <- priced{p, err}
+		var got priced
+		defer func() { pricing <- got }()
+		defer crash.Recover(&got.err)
+		got.prices, got.err = s.Cloud.Pricing(ctx)
 	}()
 	go func() {
 		var got listed
@@ -201,6 +204,10 @@ func (s *Session) observe(ctx context.Context, adopt bool) (*Plan, *observed, er
 	}
 	p := Diff(d, got.live, adopt)
 	pr := <-pricing
+	var bug *crash.Error
+	if errors.As(pr.err, &bug) {
+		return nil, nil, pr.err
+	}
 	if pr.err != nil {
 		p.Cost = &Cost{Unavailable: s.opts.Secrets.Redact(pr.err.Error())}
 	} else {
