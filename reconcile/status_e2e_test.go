@@ -3,6 +3,8 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +158,42 @@ func TestStatusWithoutSSHKey(t *testing.T) {
 		t.Errorf("the cloud side is missing: %+v, %+v", st.Runners, st.Cost)
 	}
 	if !strings.Contains(text, "Not seen:") {
+		t.Errorf("text:\n%s", text)
+	}
+}
+
+// TestStatusJobs reads running jobs from gitlab-runner's metrics on the
+// manager where listen_address is set (the simulator's SSH host runs the
+// request on this machine, where a stand-in serves the metrics).
+func TestStatusJobs(t *testing.T) {
+	t.Parallel()
+	requireSSHHosts(t)
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "gitlab_runner_jobs{executor_stage=\"docker_run\",runner=\"t1\",runner_name=%q,stage=\"step_script\",state=\"running\",system_id=\"s\"} 2\n", statusRunner)
+		fmt.Fprintf(w, "gitlab_runner_jobs{executor_stage=\"prepare_executor\",runner=\"t1\",runner_name=%q,stage=\"prepare\",state=\"running\",system_id=\"s\"} 1\n", statusRunner)
+	}))
+	t.Cleanup(metrics.Close)
+	e := newEnv(t, hcloudsim.Options{})
+	path := filepath.Join(e.dir, "fleet.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(metrics.URL, "http://")
+	fleet := strings.Replace(string(b), "  concurrent: 10\n", "  concurrent: 10\n  listen_address: "+addr+"\n", 1)
+	if err := os.WriteFile(path, []byte(fleet), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.mustApply()
+	st, err := e.session().Status(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := st.Runners[0]; r.Jobs == nil || *r.Jobs != 3 {
+		t.Errorf("jobs = %v (%s), want 3", r.Jobs, r.JobsUnknown)
+	}
+	text, _ := statusText(t, st)
+	if !strings.Contains(text, "jobs         3 running") {
 		t.Errorf("text:\n%s", text)
 	}
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -62,6 +65,66 @@ func TestWatchInterval(t *testing.T) {
 	} {
 		if got := watchInterval(tc.asked, tc.requests); got != tc.want {
 			t.Errorf("watchInterval(%s, %d) = %s, want %s", tc.asked, tc.requests, got, tc.want)
+		}
+	}
+}
+
+// signalWriter closes seen the first time what it was told to wait for is
+// written.
+type signalWriter struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestStatusWatch: --watch with an interval that would spend more than half
+// of Hetzner's hourly budget refreshes less often and says so; an interrupt
+// ends it with exit 0.
+func TestStatusWatch(t *testing.T) {
+	fleet, _, bin := simFleet(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	errOut := &signalWriter{want: "Refreshing every", seen: make(chan struct{})}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"status", "-f", fleet, "--plugin-binary", bin, "--watch", "--interval", "1s"},
+			streams{In: strings.NewReader(""), Out: &out, ErrOut: errOut})
+	}()
+	select {
+	case <-errOut.seen:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no refresh line; stderr:\n%s", errOut.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	// Before apply a look makes 7 requests (the lists, the prices and a
+	// look-up by name for each missing resource): every 14 s is 1,800 an
+	// hour.
+	for _, want := range []string{"--interval 1s would spend more than half of Hetzner's 3600 requests an hour; refreshing every 14s.",
+		"Refreshing every 14s: 7 API requests a look, 1800 an hour of Hetzner's 3600."} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut.String())
 		}
 	}
 }
