@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Cloud is the part of Hetzner Cloud that reconcile uses. Lists select by
@@ -42,6 +43,10 @@ type Cloud interface {
 	ServerPower(ctx context.Context, id int64, op PowerOp) (CloudAction, error)
 	ChangeServerType(ctx context.Context, id int64, serverType string) (CloudAction, error)
 	DeleteServer(ctx context.Context, id int64) (CloudAction, error)
+
+	// Pricing reads Hetzner's prices (GET /pricing): one request, for
+	// every server type and primary IP in every location.
+	Pricing(ctx context.Context) (*Prices, error)
 
 	// WaitFor waits until every action finished, calling progress on each
 	// update, and fails with the first action that failed.
@@ -141,6 +146,9 @@ type Server struct {
 	Protection   Protection
 	IPv4         string
 	IPv6         string
+	// Created is when Hetzner created the server; not part of any
+	// fingerprint.
+	Created time.Time `json:"-"`
 }
 
 // ServerCreate are the settings of a new server.
