@@ -426,9 +426,10 @@ func TestPlanRequests(t *testing.T) {
 		values map[string]string
 		want   int
 	}{
-		{name: "tutorial with the fleetctl plugin", want: 3},
-		{name: "tutorial with the upstream plugin", values: map[string]string{"plugin": "hetznercloud/fleeting-plugin-hetzner:latest"}, want: 4},
-		{name: "ten SSH keys and five firewalls", values: map[string]string{"more_ssh_keys": moreKeys.String(), "more_firewalls": moreFirewalls.String()}, want: 3},
+		// One list per kind, and GET /pricing for the cost.
+		{name: "tutorial with the fleetctl plugin", want: 4},
+		{name: "tutorial with the upstream plugin", values: map[string]string{"plugin": "hetznercloud/fleeting-plugin-hetzner:latest"}, want: 5},
+		{name: "ten SSH keys and five firewalls", values: map[string]string{"more_ssh_keys": moreKeys.String(), "more_firewalls": moreFirewalls.String()}, want: 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Cloud is the part of Hetzner Cloud that reconcile uses. Lists select by
@@ -51,6 +52,10 @@ type Cloud interface {
 	CreatePlacementGroup(ctx context.Context, name string, labels map[string]string) (PlacementGroup, error)
 	UpdatePlacementGroup(ctx context.Context, id int64, labels map[string]string) error
 	DeletePlacementGroup(ctx context.Context, id int64) error
+
+	// Pricing reads Hetzner's prices (GET /pricing): one request, for
+	// every server type and primary IP in every location.
+	Pricing(ctx context.Context) (*Prices, error)
 
 	// WaitFor waits until every action finished, calling progress on each
 	// update, and fails with the first action that failed.
@@ -150,6 +155,9 @@ type Server struct {
 	Protection   Protection
 	IPv4         string
 	IPv6         string
+	// Created is when Hetzner created the server; not part of any
+	// fingerprint.
+	Created time.Time `json:"-"`
 }
 
 // ServerCreate are the settings of a new server.

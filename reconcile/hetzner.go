@@ -354,7 +354,7 @@ func firewallFromHcloud(f *hcloud.Firewall) Firewall {
 }
 
 func serverFromHcloud(s *hcloud.Server) Server {
-	out := Server{ID: s.ID, Name: s.Name, Status: string(s.Status), Labels: s.Labels,
+	out := Server{ID: s.ID, Name: s.Name, Status: string(s.Status), Labels: s.Labels, Created: s.Created,
 		Protection: Protection{Delete: s.Protection.Delete, Rebuild: s.Protection.Rebuild}}
 	if s.ServerType != nil {
 		out.ServerType = s.ServerType.Name
@@ -455,4 +455,52 @@ func actionsFromHcloud(as []*hcloud.Action) []CloudAction {
 		}
 	}
 	return out
+}
+
+func (c *HetznerCloud) Pricing(ctx context.Context) (*Prices, error) {
+	hp, _, err := c.client.Pricing.Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read prices: %w", err)
+	}
+	return pricesFromHcloud(hp)
+}
+
+func pricesFromHcloud(hp hcloud.Pricing) (*Prices, error) {
+	p := &Prices{Currency: hp.Currency, VATRate: hp.VATRate,
+		ServerTypes: map[string]map[string]Rate{}, PrimaryIPs: map[string]map[string]Rate{}}
+	var errs []error
+	rate := func(hn, hg, mn, mg string) Rate {
+		h, err1 := parsePrice(hn, hg)
+		m, err2 := parsePrice(mn, mg)
+		errs = append(errs, err1, err2)
+		return Rate{Hourly: h, Monthly: m}
+	}
+	for _, st := range hp.ServerTypes {
+		if st.ServerType == nil {
+			continue
+		}
+		byLoc := map[string]Rate{}
+		for _, l := range st.Pricings {
+			if l.Location != nil {
+				byLoc[l.Location.Name] = rate(l.Hourly.Net, l.Hourly.Gross, l.Monthly.Net, l.Monthly.Gross)
+			}
+		}
+		p.ServerTypes[st.ServerType.Name] = byLoc
+	}
+	for _, ip := range hp.PrimaryIPs {
+		byLoc := map[string]Rate{}
+		for _, l := range ip.Pricings {
+			byLoc[l.Location] = rate(l.Hourly.Net, l.Hourly.Gross, l.Monthly.Net, l.Monthly.Gross)
+		}
+		p.PrimaryIPs[ip.Type] = byLoc
+	}
+	if v := hp.Volume.PerGBMonthly; v.Net != "" {
+		vp, err := parsePrice(v.Net, v.Gross)
+		errs = append(errs, err)
+		p.VolumePerGBMonth = vp
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("read prices: %w", err)
+	}
+	return p, nil
 }

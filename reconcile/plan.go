@@ -283,6 +283,9 @@ type Plan struct {
 	// Errors are conflicts that make the plan impossible to apply as is,
 	// such as an unlabelled resource with a desired name.
 	Errors []string `json:"errors,omitempty"`
+	// Cost is what the plan does to the bill (see EstimateCost); nil when
+	// nothing asked for it. It plays no part in Apply.
+	Cost *Cost `json:"cost,omitempty"`
 	// LiveFingerprint digests the live state the plan observed (without
 	// the plugin's instances, which come and go). A saved plan is refused
 	// when it changed.

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -149,6 +150,13 @@ func (s *Session) finish(err error) error {
 }
 
 func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
+	p, _, err := s.observe(ctx, adopt)
+	return p, err
+}
+
+// observe reads the live state, plans, and prices the plan; status shows
+// what it observed.
+func (s *Session) observe(ctx context.Context, adopt bool) (*Plan, *observed, error) {
 	// The lists need only the fleet's name, and the SSH connection to
 	// the manager only the lists: both run while the desired state is
 	// built (which hashes the plugin binary).
@@ -158,6 +166,18 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 		err   error
 	}
 	lists := make(chan listed, 1)
+	// The prices are one request, made while the lists are.
+	type priced struct {
+		prices *Prices
+		err    error
+	}
+	pricing := make(chan priced, 1)
+	go func() {
+		var got priced
+		defer func() { pricing <- got }()
+		defer crash.Recover(&got.err)
+		got.prices, got.err = s.Cloud.Pricing(ctx)
+	}()
 	go func() {
 		var got listed
 		defer func() { lists <- got }()
@@ -174,15 +194,34 @@ func (s *Session) plan(ctx context.Context, adopt bool) (*Plan, error) {
 	if derr != nil || got.err != nil {
 		got.early.closeUnused()
 		if derr != nil {
-			return nil, derr
+			return nil, nil, derr
 		}
-		return nil, got.err
+		return nil, nil, got.err
 	}
 	opts := ReadOptions{Connector: s.Connector, NoConnectorReason: s.NoConnectorReason, early: got.early}
 	if err := CompleteLive(ctx, s.Cloud, d, got.live, opts); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return Diff(d, got.live, adopt), nil
+	p := Diff(d, got.live, adopt)
+	pr := <-pricing
+	var bug *crash.Error
+	if errors.As(pr.err, &bug) {
+		return nil, nil, pr.err
+	}
+	if pr.err != nil {
+		p.Cost = &Cost{Unavailable: s.opts.Secrets.Redact(pr.err.Error())}
+	} else {
+		p.Cost = EstimateCost(s.Fleet, d, got.live, p, pr.prices)
+	}
+	return p, &observed{desired: d, live: got.live, prices: pr.prices}, nil
+}
+
+// observed is what a plan read: the desired and live state and the
+// prices (nil when they could not be read).
+type observed struct {
+	desired *Desired
+	live    *Live
+	prices  *Prices
 }
 
 // Apply executes a plan made by this session (or a saved one that

@@ -71,8 +71,8 @@ func TestUpstreamPluginInstances(t *testing.T) {
 	if p.HasChanges() {
 		t.Fatalf("plan changes something:\n%s", planText(t, p))
 	}
-	if stats := e.sim.Stats(); stats.Total != 4 {
-		t.Errorf("plan sent %d requests, want 4: %v", stats.Total, stats.ByRoute)
+	if stats := e.sim.Stats(); stats.Total != 5 { // 4 lists and the prices
+		t.Errorf("plan sent %d requests, want 5: %v", stats.Total, stats.ByRoute)
 	}
 	var listed []string
 	for _, in := range p.Instances {

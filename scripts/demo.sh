@@ -5,7 +5,7 @@
 #
 #   validate -> plan (creates) -> apply -> plan (no changes) -> config.toml on
 #   the manager (masked) -> idle_count 8 -> 2: plan, apply -> the plugin scaling
-#   0 -> 3 -> 0 -> destroy
+#   0 -> 3 (status) -> 0 -> destroy
 #
 # Exits non-zero as soon as a step does not do what it should.
 set -euo pipefail
@@ -164,6 +164,11 @@ if grep -rqs "FLEETING_INSTANCE_GROUP_PLUGIN" cmd/fleetctl; then
 
 	heading "fleetctl plan lists the plugin's instances and leaves them alone"
 	fleetctl plan -f fleet.yaml --detailed-exitcode
+
+	heading "fleetctl status: the manager, gitlab-runner, 3 running instances and what they cost"
+	fleetctl status -f fleet.yaml
+	grep -q "instances    3 (3 running" "$work/out" || die "status does not show 3 running instances"
+	grep -q "/hour, €" "$work/out" || die "status shows no cost"
 
 	heading "A new plugin process (as after a gitlab-runner restart) takes the instances over and scales to 0"
 	plugin --steps 0

@@ -67,6 +67,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.AddCommand(newCmdSchema(s, nil))
 	root.AddCommand(newVersionCmd(s))
 	root.AddCommand(newPlanCmd(s))
+	root.AddCommand(newStatusCmd(s))
 	root.AddCommand(newApplyCmd(s))
 	root.AddCommand(newDestroyCmd(s))
 	root.AddCommand(newUnlockCmd(s))

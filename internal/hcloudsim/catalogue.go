@@ -2,6 +2,7 @@ package hcloudsim
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,8 +11,11 @@ import (
 	"github.com/hetznercloud/hcloud-go/v2/hcloud/schema"
 )
 
-// The catalogue: what Hetzner sells where, as of 2026. Prices are net EUR
-// (gross adds 19 % VAT).
+// The catalogue: what Hetzner sells where, as of 2026. Prices are Hetzner's
+// published list prices, net EUR (gross adds 19 % VAT), each an hourly rate
+// and a monthly cap as the price list states them: the hourly rate is not
+// the monthly price over the hours of a month, it reaches the cap after
+// about 620 hours.
 
 var locations = []schema.Location{
 	{ID: 1, Name: "fsn1", Description: "Falkenstein DC Park 1", Country: "DE", City: "Falkenstein", Latitude: 50.47612, Longitude: 12.370071, NetworkZone: "eu-central"},
@@ -50,22 +54,23 @@ type serverTypeDef struct {
 	disk        int
 	cpuType     string
 	arch        string
-	monthly     float64 // EUR net in Germany and Finland
+	monthly     float64 // EUR net in Germany and Finland: the monthly cap
+	hourly      float64 // EUR net in Germany and Finland
 	locations   []string
 	deprecation *schema.DeprecationInfo
 }
 
 var serverTypeDefs = []serverTypeDef{
-	{1, "cx11", "CX11", "cost_optimized", 1, 2, 20, "shared", "x86", 4.15, european, &schema.DeprecationInfo{
+	{1, "cx11", "CX11", "cost_optimized", 1, 2, 20, "shared", "x86", 4.15, 0.0067, european, &schema.DeprecationInfo{
 		Announced: time.Date(2024, 6, 6, 0, 0, 0, 0, time.UTC), UnavailableAfter: time.Date(2024, 9, 6, 0, 0, 0, 0, time.UTC)}},
-	{22, "cpx11", "CPX 11", "regular_purpose", 2, 2, 40, "shared", "x86", 4.99, all, nil},
-	{23, "cpx21", "CPX 21", "regular_purpose", 3, 4, 80, "shared", "x86", 8.99, all, nil},
-	{24, "cpx31", "CPX 31", "regular_purpose", 4, 8, 160, "shared", "x86", 16.49, all, nil},
-	{45, "cax11", "CAX11", "cost_optimized", 2, 4, 40, "shared", "arm", 3.99, european, nil},
-	{93, "cax21", "CAX21", "cost_optimized", 4, 8, 80, "shared", "arm", 6.49, european, nil},
-	{96, "ccx13", "CCX13", "general_purpose", 2, 8, 80, "dedicated", "x86", 12.49, all, nil},
-	{114, "cx23", "CX23", "cost_optimized", 2, 4, 40, "shared", "x86", 3.49, european, nil},
-	{116, "cpx22", "CPX 22", "regular_purpose", 2, 4, 80, "shared", "x86", 7.99, all, nil},
+	{22, "cpx11", "CPX 11", "regular_purpose", 2, 2, 40, "shared", "x86", 4.99, 0.0080, all, nil},
+	{23, "cpx21", "CPX 21", "regular_purpose", 3, 4, 80, "shared", "x86", 8.99, 0.0144, all, nil},
+	{24, "cpx31", "CPX 31", "regular_purpose", 4, 8, 160, "shared", "x86", 16.49, 0.0264, all, nil},
+	{45, "cax11", "CAX11", "cost_optimized", 2, 4, 40, "shared", "arm", 3.99, 0.0064, european, nil},
+	{93, "cax21", "CAX21", "cost_optimized", 4, 8, 80, "shared", "arm", 6.49, 0.0104, european, nil},
+	{96, "ccx13", "CCX13", "general_purpose", 2, 8, 80, "dedicated", "x86", 12.49, 0.0200, all, nil},
+	{114, "cx23", "CX23", "cost_optimized", 2, 4, 40, "shared", "x86", 3.49, 0.0056, european, nil},
+	{116, "cpx22", "CPX 22", "regular_purpose", 2, 4, 80, "shared", "x86", 7.99, 0.0128, all, nil},
 }
 
 // locationFactor is the price factor of a location against Germany.
@@ -76,9 +81,31 @@ var includedTraffic = map[string]uint64{
 	"fsn1": 20 << 40, "nbg1": 20 << 40, "hel1": 20 << 40, "ash": 1 << 40, "hil": 1 << 40, "sin": 1 << 39,
 }
 
+// price writes a net price as the API does, with the gross rounded to
+// four decimals as Hetzner's price list has it.
 func price(net float64) schema.Price {
-	return schema.Price{Net: strconv.FormatFloat(net, 'f', 10, 64), Gross: strconv.FormatFloat(net*1.19, 'f', 10, 64)}
+	gross := math.Round(net*1.19*1e4) / 1e4
+	return schema.Price{Net: strconv.FormatFloat(net, 'f', 10, 64), Gross: strconv.FormatFloat(gross, 'f', 10, 64)}
 }
+
+// localPrices are a server type's monthly cap and hourly rate in a
+// location: the German and Finnish list price, or, elsewhere, that price
+// times the location's factor, the cap rounded to the cent and the rate to
+// the hundredth of a cent as Hetzner's price list shows them.
+func (d serverTypeDef) localPrices(location string) (monthly, hourly float64) {
+	f := locationFactor[location]
+	if f == 1 {
+		return d.monthly, d.hourly
+	}
+	return math.Round(d.monthly*f*100) / 100, math.Ceil(d.hourly*f*1e4-1e-9) / 1e4
+}
+
+// Primary IPs: IPv4 costs its monthly cap or hourly rate in every
+// location; IPv6 is free.
+const (
+	primaryIPv4Monthly = 0.50
+	primaryIPv4Hourly  = 0.0008
+)
 
 func (d serverTypeDef) schema() schema.ServerType {
 	st := schema.ServerType{
@@ -91,9 +118,9 @@ func (d serverTypeDef) schema() schema.ServerType {
 	st.Deprecation = d.deprecation
 	for _, name := range d.locations {
 		loc := locationByName(name)
-		monthly := d.monthly * locationFactor[name]
+		monthly, hourly := d.localPrices(name)
 		st.Prices = append(st.Prices, schema.PricingServerTypePrice{
-			Location: name, PriceHourly: price(monthly / 730), PriceMonthly: price(monthly),
+			Location: name, PriceHourly: price(hourly), PriceMonthly: price(monthly),
 			IncludedTraffic: includedTraffic[name], PricePerTBTraffic: price(1),
 		})
 		l := schema.ServerTypeLocation{ID: loc.ID, Name: loc.Name, Available: d.deprecation == nil, Recommended: d.deprecation == nil}
@@ -389,12 +416,12 @@ func (s *Sim) getPricing(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, typ := range []string{"ipv4", "ipv6"} {
 		pp := schema.PricingPrimaryIP{Type: typ}
-		monthly := 0.5
+		monthly, hourly := primaryIPv4Monthly, primaryIPv4Hourly
 		if typ == "ipv6" {
-			monthly = 0
+			monthly, hourly = 0, 0
 		}
 		for _, l := range locations {
-			pp.Prices = append(pp.Prices, schema.PricingPrimaryIPTypePrice{Location: l.Name, PriceHourly: price(monthly / 730), PriceMonthly: price(monthly)})
+			pp.Prices = append(pp.Prices, schema.PricingPrimaryIPTypePrice{Location: l.Name, PriceHourly: price(hourly), PriceMonthly: price(monthly)})
 		}
 		p.PrimaryIPs = append(p.PrimaryIPs, pp)
 		fp := schema.PricingFloatingIPType{Type: typ}

@@ -158,6 +158,9 @@ func Text(w io.Writer, plan *reconcile.Plan, opts TextOptions) error {
 	default:
 		p.printf("%s Your infrastructure matches the configuration.\n", p.paint(ansiGreen+ansiBold, "No changes."))
 	}
+	if line := CostLine(plan.Cost); line != "" {
+		p.printf("%s\n", line)
+	}
 	return p.err
 }
 

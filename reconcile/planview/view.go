@@ -13,8 +13,9 @@ import (
 )
 
 // FormatVersion is the version of the JSON plan format. Consumers should
-// accept any 1.x. 1.1 added summary.not_compared and summary.complete.
-const FormatVersion = "1.1"
+// accept any 1.x. 1.1 added summary.not_compared and summary.complete;
+// 1.2 added cost.
+const FormatVersion = "1.2"
 
 // GitLabReport writes GitLab's terraform report,
 // {"create":N,"update":N,"delete":N}; a replace counts as a create and a
@@ -42,7 +43,9 @@ type JSONPlan struct {
 	NotCompared     []reconcile.Note     `json:"not_compared"`
 	Errors          []string             `json:"errors"`
 	Summary         Summary              `json:"summary"`
-	LiveFingerprint string               `json:"live_fingerprint"`
+	// Cost is what the plan does to the monthly bill (added in 1.2).
+	Cost            *reconcile.Cost `json:"cost,omitempty"`
+	LiveFingerprint string          `json:"live_fingerprint"`
 }
 
 // ResourceChange is one resource's planned change, shaped like Terraform's
@@ -99,7 +102,7 @@ func NewJSONPlan(p *reconcile.Plan) JSONPlan {
 		ResourceChanges: []ResourceChange{}, Instances: p.Instances, NotCompared: p.NotCompared, Errors: p.Errors,
 		Summary: Summary{Add: c.Add, Change: c.Change, Destroy: c.Destroy, Changes: p.HasChanges(),
 			NotCompared: len(p.NotCompared), Complete: len(p.NotCompared) == 0},
-		LiveFingerprint: p.LiveFingerprint,
+		LiveFingerprint: p.LiveFingerprint, Cost: p.Cost,
 	}
 	if out.Instances == nil {
 		out.Instances = []reconcile.Instance{}
