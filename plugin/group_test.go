@@ -160,7 +160,7 @@ func update(t *testing.T, g *InstanceGroup) map[string]provider.State {
 // there are n of them).
 func waitStates(t *testing.T, g *InstanceGroup, n int, want provider.State) map[string]provider.State {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got := update(t, g)
 		ok := len(got) == n
@@ -221,7 +221,7 @@ func TestIncreaseUpdateDecrease(t *testing.T) {
 		t.Fatalf("Decrease = %v, %v", deleted, err)
 	}
 	// Deleted instances are reported deleted once, then forgotten.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	seenDeleted := map[string]bool{}
 	for len(seenDeleted) < 2 {
 		for id, st := range update(t, g) {
@@ -328,7 +328,7 @@ volume_size: 10
 	if got, err := g.Decrease(context.Background(), ids); err != nil || len(got) != 2 {
 		t.Fatalf("Decrease = %v, %v", got, err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(e.volumes(t)) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("volumes left after their servers were deleted: %d", len(e.volumes(t)))
@@ -504,7 +504,7 @@ func TestConnectInfoAndHeartbeatOfVanishedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until it is really gone.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(e.servers(t)) > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -536,7 +536,7 @@ func TestPoweredOffInstanceIsReplaced(t *testing.T) {
 	if _, _, err := e.client.Server.Poweroff(ctx, &hcloud.Server{ID: sid}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if s, _, _ := e.client.Server.GetByID(ctx, sid); s != nil && s.Status == hcloud.ServerStatusOff {
 			break
@@ -552,7 +552,7 @@ func TestPoweredOffInstanceIsReplaced(t *testing.T) {
 	if got := update(t, g); got[id] != provider.StateDeleting {
 		t.Errorf("Update of a powered-off instance = %v, want deleting", got)
 	}
-	deadline = time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for len(e.servers(t)) > 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("the powered-off instance was not deleted")

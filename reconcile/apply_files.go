@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/fleetctl/fleetctl/reconcile/sshremote"
 )
 
 // The manager's files (and gitlab-runner's restart): written, given owner
@@ -42,7 +44,13 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	if err != nil {
 		return fmt.Errorf("ssh %s: %w", srv.Name, err)
 	}
-	defer files.Close()
+	defer func() { files.Close() }() // the connection last made
+	// Each step below is safe to repeat (a write goes to a new temporary
+	// file renamed into place), so a connection lost under one is made
+	// again and the step repeated.
+	retry := func(addr Addr, step func(Files) error) error {
+		return a.reconnecting(ctx, &files, ep, addr, step)
+	}
 	a.op(Op{Addr: NewAddr(KindServer, srv.Name), Kind: OpCloudInit, Server: srv.Name})
 	if _, _, err := files.Run(readyCtx, "cloud-init status --wait >/dev/null 2>&1; s=$?; [ $s -eq 0 ] || [ $s -eq 2 ] || { echo \"cloud-init failed (status $s)\" >&2; exit $s; }"); err != nil {
 		return fmt.Errorf("%s: cloud-init: %w", srv.Name, err)
@@ -54,7 +62,9 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 	if restart {
 		// Recorded first, so that a restart an interrupted apply owed is
 		// planned by the next one.
-		if err := writeRecord(ctx, files, RestartMarker, []byte("pending\n")); err != nil {
+		if err := retry(AddrRestart, func(files Files) error {
+			return writeRecord(ctx, files, RestartMarker, []byte("pending\n"))
+		}); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 	}
@@ -75,21 +85,51 @@ func (a *applier) applyFiles(ctx context.Context, changes []Change) error {
 			}
 			continue
 		}
-		if err := a.applyFileSteps(ctx, files, df, ch); err != nil {
+		if err := retry(ch.Addr, func(files Files) error { return a.applyFileSteps(ctx, files, df, ch) }); err != nil {
 			return fmt.Errorf("%s: %w", ch.Addr, err)
 		}
 	}
 	if restart {
 		a.op(Op{Addr: AddrRestart, Kind: OpRestart, Server: srv.Name})
-		if _, _, err := files.Run(ctx, "systemctl restart gitlab-runner"); err != nil {
+		if err := retry(AddrRestart, func(files Files) error {
+			_, _, err := files.Run(ctx, "systemctl restart gitlab-runner")
+			return err
+		}); err != nil {
 			return fmt.Errorf("restart gitlab-runner: %w", err)
 		}
-		if err := writeRecord(ctx, files, RestartMarker, []byte("done\n")); err != nil {
+		if err := retry(AddrRestart, func(files Files) error {
+			return writeRecord(ctx, files, RestartMarker, []byte("done\n"))
+		}); err != nil {
 			return fmt.Errorf("%s: %w", AddrRestart, err)
 		}
 		a.record(AddrRestart, "restarted")
 	}
 	return nil
+}
+
+// fileAttempts bounds the attempts of one step on the manager whose SSH
+// connection is lost each time.
+const fileAttempts = 4
+
+// reconnecting runs step on *files; when the SSH connection is lost under
+// it, it connects again (replacing *files), says so, and runs the step
+// again, up to fileAttempts times in all.
+func (a *applier) reconnecting(ctx context.Context, files *Files, ep Endpoint, addr Addr, step func(Files) error) error {
+	for attempt := 1; ; attempt++ {
+		err := step(*files)
+		if err == nil || !sshremote.IsConnectionLost(err) || ctx.Err() != nil || attempt == fileAttempts {
+			return err
+		}
+		a.opts.Hooks.Notice(Notice{Addr: addr, Message: fmt.Sprintf("the SSH connection was lost (%v): connecting again to repeat it (attempt %d of %d)", err, attempt+1, fileAttempts)})
+		(*files).Close()
+		readyCtx, cancel := context.WithTimeout(ctx, a.opts.ReadyTimeout)
+		again, cerr := a.opts.Connector.Connect(readyCtx, ep, true)
+		cancel()
+		if cerr != nil {
+			return fmt.Errorf("%w; connecting again: %w", err, cerr)
+		}
+		*files = again
+	}
 }
 
 // applyFileSteps runs the steps of one planned file or directory change,

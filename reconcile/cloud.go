@@ -44,6 +44,15 @@ type Cloud interface {
 	ChangeServerType(ctx context.Context, id int64, serverType string) (CloudAction, error)
 	DeleteServer(ctx context.Context, id int64) (CloudAction, error)
 
+	// Placement groups hold nothing of the fleet: one, named after it,
+	// is its apply lock (see Lock). Find returns nil when none has the
+	// name, Get nil and not_found when the ID is gone.
+	FindPlacementGroup(ctx context.Context, name string) (*PlacementGroup, error)
+	GetPlacementGroup(ctx context.Context, id int64) (*PlacementGroup, error)
+	CreatePlacementGroup(ctx context.Context, name string, labels map[string]string) (PlacementGroup, error)
+	UpdatePlacementGroup(ctx context.Context, id int64, labels map[string]string) error
+	DeletePlacementGroup(ctx context.Context, id int64) error
+
 	// Pricing reads Hetzner's prices (GET /pricing): one request, for
 	// every server type and primary IP in every location.
 	Pricing(ctx context.Context) (*Prices, error)

@@ -139,8 +139,8 @@ func requireSSHHosts(t testing.TB) {
 		}
 		e.client.Action.WaitFor(ctx, append(res.NextActions, res.Action)...)
 		addr := net.JoinHostPort(res.Server.PublicNet.IPv4.IP.String(), fmt.Sprint(e.sshPort))
-		for i := 0; i < 50; i++ {
-			if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+			if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 				c.Close()
 				sshOnce.ok = true
 				return

@@ -41,6 +41,9 @@ type Hooks interface {
 	// operation, such as a resource found that an interrupted apply
 	// created.
 	Notice(Notice)
+	// Lock reports the apply lock taken, waited for, taken over from
+	// an expired holder, released or lost.
+	Lock(LockEvent)
 }
 
 // NoHooks ignores every event. Embed it in a Hooks implementation to
@@ -61,6 +64,9 @@ func (NoHooks) Retrying(Retry) {}
 
 // Notice does nothing.
 func (NoHooks) Notice(Notice) {}
+
+// Lock does nothing.
+func (NoHooks) Lock(LockEvent) {}
 
 var _ Hooks = NoHooks{}
 
@@ -232,6 +238,7 @@ func (h *lineWriter) PreOp(o Op)           { h.line(o) }
 func (h *lineWriter) Waiting(w ActionWait) { h.line(w) }
 func (h *lineWriter) Retrying(r Retry)     { h.line(r) }
 func (h *lineWriter) Notice(n Notice)      { h.line(n) }
+func (h *lineWriter) Lock(e LockEvent)     { h.line(e) }
 
 // maskedHooks pass events on with every secret value the session resolved
 // masked in their text, so that no view can print one: a notice carries an
@@ -265,4 +272,10 @@ func (m maskedHooks) Retrying(r Retry) {
 func (m maskedHooks) Notice(n Notice) {
 	n.Message = m.secrets.Redact(n.Message)
 	m.next.Notice(n)
+}
+
+func (m maskedHooks) Lock(e LockEvent) {
+	r := m.secrets.Redact
+	e.Holder.Holder, e.Holder.Host, e.Holder.Job = r(e.Holder.Holder), r(e.Holder.Host), r(e.Holder.Job)
+	m.next.Lock(e)
 }

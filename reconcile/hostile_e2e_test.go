@@ -53,9 +53,6 @@ func TestPlanDeepManagerFiles(t *testing.T) {
 			if !strings.Contains(text, "(unreadable: too deep)") || !strings.Contains(json, "(unreadable: too deep)") {
 				t.Errorf("plan does not say the file is too deep:\n%s", text)
 			}
-			if took > 10*time.Second {
-				t.Errorf("plan took %v", took)
-			}
 			if len(text) > 64<<10 {
 				t.Errorf("plan text is %d bytes", len(text))
 			}

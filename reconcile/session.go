@@ -285,3 +285,11 @@ func (s *Session) ApplyDestroy(ctx context.Context, p *Plan, confirm string) ([]
 	res, err := Apply(ctx, p, opts)
 	return res, s.finish(err)
 }
+
+// Lock takes the fleet's apply lock (see AcquireLock) and reports it to
+// the session's hooks. Work done under it uses the returned context, which
+// ends if the lock is lost.
+func (s *Session) Lock(ctx context.Context, opts LockOptions) (*Lock, context.Context, error) {
+	l, held, err := AcquireLock(ctx, s.Cloud, s.Fleet.Name, opts, s.opts.Hooks)
+	return l, held, s.opts.Secrets.RedactError(err)
+}

@@ -44,7 +44,7 @@ func TestLocalInputsRefuseFIFO(t *testing.T) {
 				if !errors.Is(err, ErrNotRegular) {
 					t.Errorf("error does not wrap ErrNotRegular: %v", err)
 				}
-			case <-time.After(5 * time.Second):
+			case <-time.After(30 * time.Second): // a read that blocks never ends
 				// Unblock the reader so the test binary can end.
 				if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
 					w.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,10 @@ import (
 
 type applyOptions struct {
 	reconcileFlags
-	planFile     string
+	lock     lockFlags
+	planFile string
+	// fileGiven is set when -f was on the command line.
+	fileGiven    bool
 	allowDestroy bool
 	output       string
 }
@@ -29,16 +33,22 @@ or fleet.yaml changed since it was made. Deletes and replacements need
 
 With -o json, stdout is a stream of JSON events, one object per line: the
 planned changes, each operation, action and result as it happens, and a
-summary or the error last (docs/plan-apply.md describes the format).`,
+summary or the error last (docs/plan-apply.md describes the format).
+
+apply holds the fleet's apply lock from before it reads the live state until
+it ends: a second apply or destroy is refused at once, naming the holder, or
+waits with --lock-timeout. plan takes no lock.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.planFile = args[0]
 			}
+			o.fileGiven = cmd.Flags().Changed("file")
 			return applyRun(cmd.Context(), s, o)
 		},
 	}
 	o.register(cmd)
+	o.lock.register(cmd)
 	cmd.Flags().BoolVar(&o.allowDestroy, "allow-destroy", false, "allow deleting and replacing resources")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, or json for JSON events on stdout, one per line")
 	return cmd
@@ -64,8 +74,20 @@ func applyRun(ctx context.Context, s streams, o applyOptions) error {
 
 // applyEvents applies with the JSON view: the plan as planned_change
 // events, the progress and results as they happen.
-func applyEvents(ctx context.Context, s streams, o applyOptions, events *planview.JSONHooks) (reconcile.Counts, error) {
-	sess, plan, err := applyPlan(ctx, s, o, events)
+func applyEvents(ctx context.Context, s streams, o applyOptions, events *planview.JSONHooks) (c reconcile.Counts, err error) {
+	sess, err := newSession(o.file, o.pluginBinary, s, events)
+	if err != nil {
+		return reconcile.Counts{}, err
+	}
+	err = withLock(ctx, sess, o.lock, "apply", func(ctx context.Context) error {
+		c, err = applyEventsLocked(ctx, sess, o, events)
+		return err
+	})
+	return c, err
+}
+
+func applyEventsLocked(ctx context.Context, sess *reconcile.Session, o applyOptions, events *planview.JSONHooks) (reconcile.Counts, error) {
+	plan, err := applyPlan(ctx, sess, o)
 	if err != nil {
 		return reconcile.Counts{}, err
 	}
@@ -83,7 +105,17 @@ func applyEvents(ctx context.Context, s streams, o applyOptions, events *planvie
 // applyText applies with the human view: the plan and the results on
 // stdout, the progress on stderr.
 func applyText(ctx context.Context, s streams, o applyOptions, hooks reconcile.Hooks) error {
-	sess, plan, err := applyPlan(ctx, s, o, hooks)
+	sess, err := newSession(o.file, o.pluginBinary, s, hooks)
+	if err != nil {
+		return err
+	}
+	return withLock(ctx, sess, o.lock, "apply", func(ctx context.Context) error {
+		return applyTextLocked(ctx, s, sess, o)
+	})
+}
+
+func applyTextLocked(ctx context.Context, s streams, sess *reconcile.Session, o applyOptions) error {
+	plan, err := applyPlan(ctx, sess, o)
 	if err != nil {
 		return err
 	}
@@ -111,26 +143,27 @@ func applyText(ctx context.Context, s streams, o applyOptions, hooks reconcile.H
 
 // applyPlan makes the plan to apply, or takes the saved one when it still
 // matches the live state.
-func applyPlan(ctx context.Context, s streams, o applyOptions, hooks reconcile.Hooks) (*reconcile.Session, *reconcile.Plan, error) {
-	sess, err := newSession(o.file, o.pluginBinary, s, hooks)
-	if err != nil {
-		return nil, nil, err
-	}
+func applyPlan(ctx context.Context, sess *reconcile.Session, o applyOptions) (*reconcile.Plan, error) {
 	plan, err := sess.Plan(ctx, o.adopt)
 	if err != nil {
-		return nil, nil, fieldProblem(sess.Fleet, err)
+		return nil, fieldProblem(sess.Fleet, err)
 	}
 	if o.planFile != "" {
 		saved, err := reconcile.ReadPlanFile(o.planFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if err := reconcile.CheckSaved(saved, plan); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", o.planFile, err)
+			if !o.fileGiven {
+				// The plan may well be fine, made from another file.
+				abs, _ := filepath.Abs(o.file)
+				return nil, fmt.Errorf("%s: %w (compared with %s, the default without -f: if the plan was made from another fleet.yaml, pass it with -f)", o.planFile, err, abs)
+			}
+			return nil, fmt.Errorf("%s: %w (compared with %s)", o.planFile, err, o.file)
 		}
 		plan = saved
 	}
-	return sess, plan, nil
+	return plan, nil
 }
 
 // checkApplicable refuses the plan before anything changes (see

@@ -15,6 +15,7 @@ type destroyOptions struct {
 	confirm  string
 	planFile string
 	output   string
+	lock     lockFlags
 }
 
 func newDestroyCmd(s streams) *cobra.Command {
@@ -33,7 +34,10 @@ and refuses it when the fleet's resources changed since it was made.
 Autoscaled instances the plugin created meanwhile are removed all the same.
 
 With -o json, stdout is a stream of JSON events, one object per line, as
-apply -o json writes it.`,
+apply -o json writes it.
+
+destroy holds the fleet's apply lock as apply does, from before it lists the
+resources, and removes it last.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -45,6 +49,7 @@ apply -o json writes it.`,
 	cmd.Flags().StringVarP(&o.file, "file", "f", defaultFleetFile, "the fleet.yaml naming the fleet")
 	cmd.Flags().StringVar(&o.confirm, "confirm", "", "the fleet's name, to confirm")
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text, or json for JSON events on stdout, one per line")
+	o.lock.register(cmd)
 	return cmd
 }
 
@@ -68,20 +73,38 @@ func destroyRun(ctx context.Context, s streams, o destroyOptions) error {
 
 // destroyEvents destroys with the JSON view: the plan as planned_change
 // events, the progress and results as they happen.
-func destroyEvents(ctx context.Context, s streams, o destroyOptions, events *planview.JSONHooks) (int, error) {
-	sess, plan, err := destroyPlan(ctx, s, o, events)
+func destroyEvents(ctx context.Context, s streams, o destroyOptions, events *planview.JSONHooks) (n int, err error) {
+	sess, err := destroySession(s, o, events)
 	if err != nil {
 		return 0, err
 	}
-	events.Plan(plan)
-	results, err := sess.ApplyDestroy(ctx, plan, o.confirm)
-	return len(results), err
+	err = withLock(ctx, sess, o.lock, "destroy", func(ctx context.Context) error {
+		plan, err := destroyPlan(ctx, sess, o)
+		if err != nil {
+			return err
+		}
+		events.Plan(plan)
+		results, err := sess.ApplyDestroy(ctx, plan, o.confirm)
+		n = len(results)
+		return err
+	})
+	return n, err
 }
 
 // destroyText destroys with the human view: the plan and the results on
 // stdout, the progress on stderr.
 func destroyText(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) error {
-	sess, plan, err := destroyPlan(ctx, s, o, hooks)
+	sess, err := destroySession(s, o, hooks)
+	if err != nil {
+		return err
+	}
+	return withLock(ctx, sess, o.lock, "destroy", func(ctx context.Context) error {
+		return destroyTextLocked(ctx, s, sess, o)
+	})
+}
+
+func destroyTextLocked(ctx context.Context, s streams, sess *reconcile.Session, o destroyOptions) error {
+	plan, err := destroyPlan(ctx, sess, o)
 	if err != nil {
 		return err
 	}
@@ -102,35 +125,43 @@ func destroyText(ctx context.Context, s streams, o destroyOptions, hooks reconci
 	return nil
 }
 
-// destroyPlan checks the confirmation, then makes the destroy plan, or
-// takes the saved one when it is a destroy plan that still matches the
-// live state.
-func destroyPlan(ctx context.Context, s streams, o destroyOptions, hooks reconcile.Hooks) (*reconcile.Session, *reconcile.Plan, error) {
+// destroySession loads the fleet and checks the confirmation, before the
+// lock is taken or anything read.
+func destroySession(s streams, o destroyOptions, hooks reconcile.Hooks) (*reconcile.Session, error) {
 	sess, err := newSession(o.file, "", s, hooks)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := reconcile.ConfirmDestroy(sess.Fleet.Name, o.confirm); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var saved *reconcile.Plan
+	return sess, nil
+}
+
+// destroyPlan makes the destroy plan, or takes the saved one when it is a
+// destroy plan that still matches the live state.
+func destroyPlan(ctx context.Context, sess *reconcile.Session, o destroyOptions) (*reconcile.Plan, error) {
+	var (
+		saved *reconcile.Plan
+		err   error
+	)
 	if o.planFile != "" {
 		if saved, err = reconcile.ReadPlanFile(o.planFile); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if saved.Mode != reconcile.ModeDestroy {
-			return nil, nil, fmt.Errorf("%s: not a destroy plan: apply it with `fleetctl apply`, or make one with `fleetctl plan --destroy --out FILE`; nothing was changed", o.planFile)
+			return nil, fmt.Errorf("%s: not a destroy plan: apply it with `fleetctl apply`, or make one with `fleetctl plan --destroy --out FILE`; nothing was changed", o.planFile)
 		}
 	}
 	plan, err := sess.PlanDestroy(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if saved != nil {
 		if err := reconcile.CheckSaved(saved, plan); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", o.planFile, err)
+			return nil, fmt.Errorf("%s: %w", o.planFile, err)
 		}
 		plan = saved
 	}
-	return sess, plan, nil
+	return plan, nil
 }

@@ -110,8 +110,8 @@ func requireSSH(t *testing.T, client *hcloud.Client, port int) {
 	client.Action.WaitFor(ctx, append(res.NextActions, res.Action)...)
 	defer client.Server.DeleteWithResult(ctx, res.Server)
 	addr := net.JoinHostPort(res.Server.PublicNet.IPv4.IP.String(), fmt.Sprint(port))
-	for i := 0; i < 50; i++ {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
 			return
 		}

@@ -70,6 +70,7 @@ git-committed file, fleet.yaml, and converges Hetzner and the runner-manager to 
 	root.AddCommand(newStatusCmd(s))
 	root.AddCommand(newApplyCmd(s))
 	root.AddCommand(newDestroyCmd(s))
+	root.AddCommand(newUnlockCmd(s))
 	root.AddCommand(newPluginCmd(s))
 	return root
 }

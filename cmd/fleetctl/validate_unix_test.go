@@ -25,7 +25,7 @@ func TestValidateFIFO(t *testing.T) {
 		if got.code != exitError || got.stderr != want || got.stdout != "" {
 			t.Errorf("got %+v, want exit 1 and stderr %q", got, want)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second): // a read that blocks never ends
 		if w, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
 			w.Close()
 		}

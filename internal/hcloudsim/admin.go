@@ -2,6 +2,7 @@ package hcloudsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -14,6 +15,10 @@ import (
 type Stats struct {
 	Total   int            `json:"total"`
 	ByRoute map[string]int `json:"by_route"`
+	// Dropped counts the API connections a fault closed unanswered;
+	// SFTPDrops the SSH connections closed mid-write (SFTPDropAfter).
+	Dropped   int `json:"dropped"`
+	SFTPDrops int `json:"sftp_drops"`
 }
 
 // Fault makes the next Count requests matching Method and Path answer an
@@ -33,6 +38,14 @@ type Fault struct {
 	Latency string `json:"latency"`
 	// ActionError lets the actions started by the request end in error.
 	ActionError bool `json:"action_error"`
+	// Drop closes the connection instead of answering: "request" before
+	// the request is handled, "response" after (the change is made, its
+	// answer lost).
+	Drop string `json:"drop"`
+	// SFTPDropAfter makes the fault one of the SSH hosts, not of the API:
+	// an SFTP write of a file matching Path (the path on the server) that
+	// reaches this many bytes closes the SSH connection instead.
+	SFTPDropAfter int64 `json:"sftp_drop_after"`
 }
 
 type faultEntry struct {
@@ -43,13 +56,15 @@ type faultEntry struct {
 	code        string
 	latency     time.Duration
 	actionError bool
+	drop        string
+	sftpAfter   int64
 }
 
 // Stats returns the request counts.
 func (s *Sim) Stats() Stats {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()
-	out := Stats{Total: s.total, ByRoute: make(map[string]int, len(s.byRoute))}
+	out := Stats{Total: s.total, ByRoute: make(map[string]int, len(s.byRoute)), Dropped: s.dropped, SFTPDrops: s.sftpDrops}
 	for k, v := range s.byRoute {
 		out.ByRoute[k] = v
 	}
@@ -62,6 +77,7 @@ func (s *Sim) ResetStats() {
 	defer s.statsMu.Unlock()
 	s.total = 0
 	s.byRoute = map[string]int{}
+	s.dropped, s.sftpDrops = 0, 0
 }
 
 func (s *Sim) count(route string) {
@@ -74,7 +90,10 @@ func (s *Sim) count(route string) {
 // AddFault arms a fault.
 func (s *Sim) AddFault(f Fault) error {
 	e := &faultEntry{method: strings.ToUpper(f.Method), path: f.Path, remaining: f.Count, status: f.Status,
-		code: f.Code, actionError: f.ActionError}
+		code: f.Code, actionError: f.ActionError, drop: f.Drop, sftpAfter: f.SFTPDropAfter}
+	if f.Drop != "" && f.Drop != "request" && f.Drop != "response" {
+		return fmt.Errorf("drop %q: want request or response", f.Drop)
+	}
 	if e.remaining <= 0 {
 		e.remaining = 1
 	}
@@ -142,7 +161,7 @@ func (s *Sim) matchFault(method, urlPath, pattern string) *faultEntry {
 		template = p
 	}
 	for i, f := range s.faults {
-		if f.method != "" && f.method != method {
+		if f.sftpAfter > 0 || f.method != "" && f.method != method {
 			continue
 		}
 		if !globMatch(f.path, urlPath) && f.path != template {
@@ -156,6 +175,27 @@ func (s *Sim) matchFault(method, urlPath, pattern string) *faultEntry {
 		return &c
 	}
 	return nil
+}
+
+// dropWrite reports whether an SFTP write of file that makes it size bytes
+// long drops its connection, consuming one use of the matching fault. A
+// write crossing the fault's size matches; later writes of the same file
+// cannot, as its connection is gone.
+func (s *Sim) dropWrite(file string, size int64) bool {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	for i, f := range s.faults {
+		if f.sftpAfter == 0 || size < f.sftpAfter || !globMatch(f.path, file) {
+			continue
+		}
+		f.remaining--
+		if f.remaining <= 0 {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		s.sftpDrops++
+		return true
+	}
+	return false
 }
 
 // globMatch matches path.Match patterns; a trailing "*" also matches any

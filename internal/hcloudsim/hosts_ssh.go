@@ -21,6 +21,8 @@ const maxKeptCalls = 1000
 // sshHosts runs an sshhost.Host per running server.
 type sshHosts struct {
 	opts Options
+	// dropWrite is every host's sshhost.Config.DropWrite: the SFTP faults.
+	dropWrite func(path string, size int64) bool
 
 	mu      sync.Mutex
 	running map[int64]*runningHost
@@ -33,8 +35,8 @@ type runningHost struct {
 	name string
 }
 
-func newHostRunner(opts Options) hostRunner {
-	return &sshHosts{opts: opts, running: map[int64]*runningHost{}, past: map[int64][]HostCall{}}
+func newHostRunner(opts Options, dropWrite func(path string, size int64) bool) hostRunner {
+	return &sshHosts{opts: opts, dropWrite: dropWrite, running: map[int64]*runningHost{}, past: map[int64][]HostCall{}}
 }
 
 func (h *sshHosts) first() string {
@@ -70,7 +72,7 @@ func (h *sshHosts) start(id int64, name, addr, userData string, authorizedKeys [
 			authorized = append(authorized, pub)
 		}
 	}
-	cfg := sshhost.Config{Root: h.root(name), HostKeys: hostKeys, Authorized: authorized, Logf: h.opts.Logf}
+	cfg := sshhost.Config{Root: h.root(name), HostKeys: hostKeys, Authorized: authorized, Logf: h.opts.Logf, DropWrite: h.dropWrite}
 	for attempt := 0; attempt < 64; attempt++ {
 		cfg.Addr = net.JoinHostPort(addr, strconv.Itoa(h.opts.SSHPort))
 		host, err := sshhost.Start(cfg)

@@ -60,6 +60,10 @@ type Sim struct {
 	total   int
 	byRoute map[string]int
 	faults  []*faultEntry
+	// dropped counts the API requests whose connection a fault closed,
+	// sftpDrops the SSH connections closed mid-write.
+	dropped   int
+	sftpDrops int
 
 	limiter *rateLimiter
 
@@ -95,7 +99,7 @@ func New(opts Options) *Sim {
 				s.ownedState = true
 			}
 		}
-		s.hosts = newHostRunner(s.opts)
+		s.hosts = newHostRunner(s.opts, s.dropWrite)
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -190,6 +194,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, &apiError{status: f.status, code: f.code, message: "injected fault"})
 			return
 		}
+		if f.drop == "request" {
+			s.dropConn(w)
+			return
+		}
 	}
 	if pattern == "" || !strings.HasPrefix(r.URL.Path, "/v1/") {
 		for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
@@ -206,10 +214,35 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f != nil && f.actionError {
 		r = r.WithContext(withActionError(r.Context()))
 	}
+	if f != nil && f.drop == "response" {
+		s.mux.ServeHTTP(&discardWriter{header: http.Header{}}, r)
+		s.dropConn(w)
+		return
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	s.mux.ServeHTTP(rec, r)
 	s.opts.Logf("%s %s %d %s", r.Method, r.URL.RequestURI(), rec.status, time.Since(start).Round(time.Microsecond))
 }
+
+// dropConn closes the request's connection without an answer, as a
+// network that fails mid-request does.
+func (s *Sim) dropConn(w http.ResponseWriter) {
+	s.statsMu.Lock()
+	s.dropped++
+	s.statsMu.Unlock()
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		conn.Close()
+		return
+	}
+	panic(http.ErrAbortHandler) // HTTP/2: abort the stream
+}
+
+// discardWriter takes an answer nobody will read.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 type statusRecorder struct {
 	http.ResponseWriter

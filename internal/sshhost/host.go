@@ -40,6 +40,10 @@ type Config struct {
 	// Logf, if set, receives connection-level events. It never receives command lines, file
 	// contents or keys.
 	Logf func(format string, args ...any)
+	// DropWrite, if set, is asked before each SFTP write of a file, with the file's path and
+	// the size it would reach; when it answers true the write fails and the SSH connection
+	// is closed, as a network that drops mid-push does.
+	DropWrite func(path string, size int64) bool
 }
 
 // Host is a running SSH server. Its methods are safe for concurrent use.
@@ -50,6 +54,7 @@ type Host struct {
 	config   *ssh.ServerConfig
 	standIns *standIns
 	calls    *callLog
+	drop     func(path string, size int64) bool
 
 	mu         sync.Mutex
 	authorized map[string]bool // by ssh.PublicKey.Marshal()
@@ -88,6 +93,7 @@ func Start(cfg Config) (*Host, error) {
 		root:      root,
 		logf:      logf,
 		calls:     newCallLog(maxCalls),
+		drop:      cfg.DropWrite,
 		conns:     make(map[*ssh.ServerConn]bool),
 		processes: make(map[*os.Process]bool),
 		done:      make(chan struct{}),
@@ -319,7 +325,7 @@ func (h *Host) serveSession(conn *ssh.ServerConn, channel ssh.Channel, requests 
 			req.Reply(true, nil)
 			started = true
 			running.Go(func() {
-				if err := h.serveSFTP(channel); err != nil {
+				if err := h.serveSFTP(channel, conn); err != nil {
 					h.logf("sshhost %s: sftp: %v", h.Addr(), err)
 				}
 				sendExitStatus(channel, 0)

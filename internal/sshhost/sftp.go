@@ -18,7 +18,8 @@ import (
 )
 
 // serveSFTP serves the host's root as "/" on channel until the client ends the session.
-func (h *Host) serveSFTP(channel ssh.Channel) error {
+// conn is the connection the session came on, closed when a write is to be dropped.
+func (h *Host) serveSFTP(channel ssh.Channel, conn io.Closer) error {
 	// Opened per session, so a server rebuilt (its directory replaced) serves the new one.
 	if err := os.MkdirAll(h.root, 0o755); err != nil {
 		return err
@@ -33,6 +34,8 @@ func (h *Host) serveSFTP(channel ssh.Channel) error {
 		pending:  make(map[string][]pendingOpen),
 		byID:     make(map[uint32]*os.File),
 		byHandle: make(map[string]*os.File),
+		drop:     h.drop,
+		conn:     conn,
 	}
 	stream := newSFTPStream(channel, files)
 	server := sftp.NewRequestServer(stream, sftp.Handlers{
@@ -67,6 +70,9 @@ type rootFiles struct {
 	pending  map[string][]pendingOpen // by cleaned SFTP path
 	byID     map[uint32]*os.File      // opened, handle not yet sent
 	byHandle map[string]*os.File      // for fsync@openssh.com
+
+	drop func(path string, size int64) bool // Config.DropWrite
+	conn io.Closer
 }
 
 var (
@@ -104,9 +110,16 @@ func (f *rootFiles) OpenFile(r *sftp.Request) (sftp.WriterAtReaderAt, error) {
 type openFile struct {
 	*os.File
 	append bool
+	// path is the SFTP path, files the session's handlers (for DropWrite).
+	path  string
+	files *rootFiles
 }
 
 func (o openFile) WriteAt(b []byte, off int64) (int, error) {
+	if f := o.files; f != nil && f.drop != nil && f.drop(o.path, off+int64(len(b))) {
+		f.conn.Close()
+		return 0, errors.New("connection dropped")
+	}
 	if o.append {
 		return o.File.Write(b)
 	}
@@ -151,7 +164,7 @@ func (f *rootFiles) open(r *sftp.Request) (openFile, error) {
 		f.byID[pending.id] = file
 		f.mu.Unlock()
 	}
-	return openFile{File: file, append: pflags.Append}, nil
+	return openFile{File: file, append: pflags.Append, path: r.Filepath, files: f}, nil
 }
 
 func (f *rootFiles) takePending(p string) (pendingOpen, bool) {

@@ -56,9 +56,6 @@ func TestFormatValueBounded(t *testing.T) {
 			if len(got) < maxRenderBytes/2 && tc.marker == "... (truncated)" {
 				t.Errorf("only %d bytes shown of a large value: show as much as fits", len(got))
 			}
-			if took > time.Second {
-				t.Errorf("took %v", took)
-			}
 		})
 	}
 	if got := formatValue(nested(6), 0); strings.Contains(got, "too deep") || !strings.Contains(got, `"leaf"`) {

@@ -32,6 +32,7 @@ func (h *textHooks) PreOp(o reconcile.Op)           { h.line(o) }
 func (h *textHooks) Waiting(w reconcile.ActionWait) { h.line(w) }
 func (h *textHooks) Retrying(r reconcile.Retry)     { h.line(r) }
 func (h *textHooks) Notice(n reconcile.Notice)      { h.line(n) }
+func (h *textHooks) Lock(e reconcile.LockEvent)     { h.line(e) }
 
 // EventFormatVersion is the version of the JSON event stream that
 // `apply -o json` and `destroy -o json` write. Consumers should accept any
@@ -49,6 +50,7 @@ const (
 	EventActionErrored  = "action_errored"  // the action failed
 	EventRetry          = "retry"           // a Hetzner request is retried
 	EventNotice         = "notice"          // worth knowing, not a failure
+	EventLock           = "lock"            // the apply lock acquired, waited for, taken over, released or lost
 	EventChangeComplete = "change_complete" // a resource's change is done
 	EventSummary        = "summary"         // last line of a success
 	EventError          = "error"           // last line of a failure
@@ -91,6 +93,7 @@ type Event struct {
 	ElapsedSeconds *float64      `json:"elapsed_seconds,omitempty"` // action_progress, action_complete, action_errored
 	Retry          *RetryInfo    `json:"retry,omitempty"`           // retry
 	Changes        *ChangeCounts `json:"changes,omitempty"`         // summary
+	Lock           *LockInfo     `json:"lock,omitempty"`            // lock
 }
 
 // HCloudAction is a Hetzner action as the events show it.
@@ -118,6 +121,21 @@ type RetryInfo struct {
 	MaxAttempts int `json:"max_attempts"`
 	// Until is when the request is sent again.
 	Until string `json:"until"`
+}
+
+// LockInfo is an apply lock event's details: its state (acquired,
+// waiting, take_over, released, lost), the lock's name, and its holder,
+// this process or the other one (waiting, take_over).
+type LockInfo struct {
+	State     string `json:"state"`
+	Name      string `json:"name"`
+	Holder    string `json:"holder"`
+	Host      string `json:"host"`
+	PID       int    `json:"pid,omitempty"`
+	Job       string `json:"job,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Since     string `json:"since,omitempty"`
+	Expires   string `json:"expires,omitempty"`
 }
 
 // ChangeCounts are a summary's numbers, as Terraform counts them: a
@@ -248,4 +266,17 @@ func (h *JSONHooks) Retrying(r reconcile.Retry) {
 // Notice writes a notice event.
 func (h *JSONHooks) Notice(n reconcile.Notice) {
 	h.emit(Event{Type: EventNotice, Address: string(n.Addr), Message: n.String()})
+}
+
+// Lock writes a lock event.
+func (h *JSONHooks) Lock(e reconcile.LockEvent) {
+	info := &LockInfo{State: string(e.State), Name: e.Name, Holder: e.Holder.Holder, Host: e.Holder.Host, PID: e.Holder.PID,
+		Job: e.Holder.Job, Operation: e.Holder.Operation}
+	if !e.Holder.Since.IsZero() {
+		info.Since = e.Holder.Since.UTC().Format(time.RFC3339)
+	}
+	if !e.Holder.Expires.IsZero() {
+		info.Expires = e.Holder.Expires.UTC().Format(time.RFC3339)
+	}
+	h.emit(Event{Type: EventLock, Message: e.String(), Lock: info})
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -253,4 +254,13 @@ func (c *Client) sftpClient() (*sftp.Client, error) {
 	}
 	c.sftp = client
 	return client, nil
+}
+
+// IsConnectionLost reports whether err is the loss of a connection that was
+// made: the SFTP session could not start, or the connection dropped under a
+// transfer or command. What was being done may or may not have happened;
+// only an operation that is safe to repeat should be tried again.
+func IsConnectionLost(err error) bool {
+	return errors.Is(err, ErrConnectionLost) || errors.Is(err, sftp.ErrSSHFxConnectionLost) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }

@@ -69,13 +69,12 @@ func TestDialRefusesAWrongClientKey(t *testing.T) {
 	}
 
 	// WaitReady gives up at once too: a wrong key does not fix itself.
-	start := time.Now()
-	_, err = WaitReady(t.Context(), cfg, 10*time.Millisecond)
-	if !errors.Is(err, ErrAuthFailed) {
-		t.Fatalf("WaitReady with an unauthorized key: error = %v, want ErrAuthFailed", err)
-	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
-		t.Errorf("WaitReady took %v to give up on a refused key, want one attempt", elapsed)
+	// Retrying would go on until the context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = WaitReady(ctx, cfg, 10*time.Millisecond)
+	if !errors.Is(err, ErrAuthFailed) || ctx.Err() != nil {
+		t.Fatalf("WaitReady with an unauthorized key: error = %v (context: %v), want ErrAuthFailed at once", err, ctx.Err())
 	}
 }
 
@@ -107,13 +106,15 @@ func TestDialAcceptsOpenSSHFingerprintForm(t *testing.T) {
 func TestDialTimesOutOnASilentServer(t *testing.T) {
 	t.Parallel()
 	cfg := Config{Addr: silentListener(t), Signer: newSigner(t), HostKeyFingerprint: "sha256-AbtgSpt5mqGgsiXE2Q-m7ax8BHVki3QJkMe_OooSrC4", Timeout: 200 * time.Millisecond}
-	start := time.Now()
-	_, err := Dial(t.Context(), cfg)
+	// Without its timeout Dial would wait for the context.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := Dial(ctx, cfg)
 	if err == nil {
 		t.Fatal("Dial to a server that never answers succeeded")
 	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
-		t.Errorf("Dial took %v with a 200ms timeout", elapsed)
+	if ctx.Err() != nil {
+		t.Errorf("Dial with a 200ms timeout waited for its context to end: %v", err)
 	}
 }
 
@@ -127,7 +128,8 @@ func TestDialStopsWhenCancelled(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Dial error = %v, want context.DeadlineExceeded", err)
 	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
+	// Its own timeout is a minute: half of it is far beyond noticing.
+	if elapsed := time.Since(start); elapsed > 30*time.Second {
 		t.Errorf("Dial took %v to notice its context ended after 100ms", elapsed)
 	}
 }
@@ -181,13 +183,11 @@ func TestWaitReadyDoesNotRetryAHostKeyMismatch(t *testing.T) {
 	}
 	cfg := server.config()
 	cfg.HostKeyFingerprint = HostKeyLabelValue(otherKey)
-	start := time.Now()
-	_, err = WaitReady(t.Context(), cfg, 10*time.Millisecond)
-	if !errors.Is(err, ErrHostKeyMismatch) {
-		t.Fatalf("WaitReady error = %v, want ErrHostKeyMismatch", err)
-	}
-	if elapsed := time.Since(start); elapsed > 2*time.Second {
-		t.Errorf("WaitReady took %v to return a mismatch, want one attempt", elapsed)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err = WaitReady(ctx, cfg, 10*time.Millisecond)
+	if !errors.Is(err, ErrHostKeyMismatch) || ctx.Err() != nil {
+		t.Fatalf("WaitReady error = %v (context: %v), want ErrHostKeyMismatch at once", err, ctx.Err())
 	}
 	// One attempt, so sshd saw one SSH connection (besides the harness's
 	// probe, which closes before the version exchange).

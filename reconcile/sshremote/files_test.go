@@ -143,7 +143,7 @@ func TestWriteFileProtocolSteps(t *testing.T) {
 
 	var tmp string
 	var steps []string
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		raw, err := os.ReadFile(logPath)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -60,7 +60,7 @@ func TestReadFileRefusesWhatIsNotARegularFile(t *testing.T) {
 		if info == nil || info.IsDir() != tt.dir {
 			t.Errorf("info = %v, want the file's own attributes", info)
 		}
-		if d := time.Since(start); d > 5*time.Second {
+		if d := time.Since(start); d > 30*time.Second { // a read that blocks never ends
 			t.Errorf("ReadFile(%s) took %v", tt.path, d)
 		}
 	}

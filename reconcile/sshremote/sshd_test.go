@@ -259,9 +259,9 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// waitForLog waits until sshd's log contains want, for at most 2s.
+// waitForLog waits until sshd's log contains want, for at most 30s.
 func (b *lockedBuffer) waitForLog(want string) bool {
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if strings.Contains(b.String(), want) {
 			return true
 		}

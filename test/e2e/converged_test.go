@@ -25,7 +25,7 @@ const (
 )
 
 // tutorialInventory is what the project holds once the tutorial fleet is
-// applied: every resource once, nothing else.
+// applied: every resource once, nothing else (no apply lock left behind).
 var tutorialInventory = []string{
 	"firewall runner fleet=gitlab-ci role=firewall rules=2 apply_to=[runner] applied_to=[runner-manager]",
 	"primary_ip ipv4 assignee=runner-manager auto_delete=true",
@@ -45,7 +45,8 @@ var tutorialFiles = []string{
 }
 
 // inventory lists everything in the simulated project, one line per
-// resource, sorted: servers, SSH keys, firewalls, primary IPs and volumes.
+// resource, sorted: servers, SSH keys, firewalls, primary IPs, volumes and
+// placement groups (an apply lock left behind would be one).
 func (f *fleet) inventory(ctx context.Context) ([]string, error) {
 	c := f.sim.client
 	servers, err := c.Server.All(ctx)
@@ -67,6 +68,10 @@ func (f *fleet) inventory(ctx context.Context) ([]string, error) {
 	volumes, err := c.Volume.All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list volumes: %w", err)
+	}
+	groups, err := c.PlacementGroup.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list placement groups: %w", err)
 	}
 	serverName := map[int64]string{}
 	var out []string
@@ -119,6 +124,9 @@ func (f *fleet) inventory(ctx context.Context) ([]string, error) {
 	}
 	for _, v := range volumes {
 		out = append(out, fmt.Sprintf("volume %s server=%v", v.Name, v.Server))
+	}
+	for _, pg := range groups {
+		out = append(out, fmt.Sprintf("placement_group %s fleet=%s role=%s", pg.Name, pg.Labels[labelFleet], pg.Labels[labelRole]))
 	}
 	slices.Sort(out)
 	return out, nil

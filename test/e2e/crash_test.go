@@ -203,6 +203,12 @@ func (f *fleet) killApply(t *testing.T, point killPoint) string {
 		st.ByRoute["GET /v1/actions"], inFlight, last)
 	f.checkNoSecrets(p.stdout.String() + p.stderrText())
 	sim.clearFaults()
+	// A killed apply leaves its lock until it expires; the next apply
+	// would be refused meanwhile. Break it, as after a cancelled job
+	// (TestKilledApplysLockTakenOver waits for the expiry instead).
+	if r := f.fleetctl(context.Background(), "unlock", "--confirm", fleetName); r.code != 0 {
+		t.Fatalf("unlock after the kill: %s", r)
+	}
 	return seen
 }
 

@@ -161,8 +161,10 @@ func freePort(t testing.TB) int {
 
 // simStats is GET /_sim/stats.
 type simStats struct {
-	Total   int            `json:"total"`
-	ByRoute map[string]int `json:"by_route"`
+	Total     int            `json:"total"`
+	ByRoute   map[string]int `json:"by_route"`
+	Dropped   int            `json:"dropped"`
+	SFTPDrops int            `json:"sftp_drops"`
 }
 
 func (s *simulator) stats() (simStats, error) {
@@ -199,6 +201,10 @@ type fault struct {
 	Count   int    `json:"count,omitempty"`
 	Status  int    `json:"status,omitempty"`
 	Latency string `json:"latency,omitempty"`
+	// Drop is "request" or "response"; SFTPDropAfter makes it a fault
+	// of the SSH hosts (see hcloudsim.Fault).
+	Drop          string `json:"drop,omitempty"`
+	SFTPDropAfter int64  `json:"sftp_drop_after,omitempty"`
 }
 
 func (s *simulator) addFault(f fault) error {
@@ -287,6 +293,12 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 		c.partial = c.partial[i+1:]
 	}
 	return len(p), nil
+}
+
+func (c *lineCounter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = 0
 }
 
 func (c *lineCounter) count() int {
