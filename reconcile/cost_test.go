@@ -89,35 +89,6 @@ func TestPolicyAt(t *testing.T) {
 	}
 }
 
-func TestCronMatches(t *testing.T) {
-	t.Parallel()
-	at := func(s string) time.Time { v, _ := time.Parse("2006-01-02 15:04", s); return v }
-	for _, tc := range []struct {
-		expr string
-		at   string
-		want bool
-	}{
-		{"*/15 * * * *", "2026-01-05 10:30", true},
-		{"*/15 * * * *", "2026-01-05 10:31", false},
-		{"0-29 8-17 * * 1-5", "2026-01-09 17:29", true}, // Friday
-		{"0-29 8-17 * * 1-5", "2026-01-10 09:00", false},
-		{"* * * * sat,sun", "2026-01-11 00:00", true},
-		{"* * * * 7", "2026-01-11 00:00", true}, // 7 is Sunday too
-		{"* * 1 jan *", "2026-01-01 12:00", true},
-		{"* * 1 * mon", "2026-01-05 12:00", true}, // day of month or day of week
-		{"* * L * *", "2026-02-28 12:00", true},
-		{"* * * * 5L", "2026-01-30 12:00", true},
-		{"* * * * 5#2", "2026-01-09 12:00", true},
-		{"@daily", "2026-01-09 00:00", true},
-		{"@daily", "2026-01-09 00:01", false},
-		{"not cron", "2026-01-09 00:01", false},
-	} {
-		if got := cronMatches(tc.expr, at(tc.at)); got != tc.want {
-			t.Errorf("cronMatches(%q, %s) = %v, want %v", tc.expr, tc.at, got, tc.want)
-		}
-	}
-}
-
 func tutorialAutoscaler(policy ...spec.Policy) *spec.Autoscaler {
 	return &spec.Autoscaler{CapacityPerInstance: 4, MaxInstances: 5, Policy: policy,
 		Instances: spec.Instances{Name: "runner-docker-autoscaler", Location: "hel1", ServerType: spec.StringList{"cpx21"}, Image: "debian-12"}}

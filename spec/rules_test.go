@@ -8,53 +8,6 @@ import (
 	"testing"
 )
 
-func TestCron(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		expr string
-		ok   bool
-	}{
-		{"* * * * *", true},
-		{"* 7-19 * * mon-fri", true},
-		{"*/15 8 1,15 jan-jun ?", true},
-		{"0 12 L * *", true},
-		{"0 12 15W * *", true},
-		{"0 12 LW * *", true},
-		{"30 6 * * 5#3", true},
-		{"30 6 * * 5L", true},
-		{"0 0 * * 7", true},
-		{"0 0 * * SUN", true},
-		{"0-59/5 0-23/2 1-31 1-12 0-6", true},
-		{"5/15 * * * *", true},
-		{"@daily", true},
-		{"@hourly", true},
-		{"", false},
-		{"* * * *", false},
-		{"0 * * * * *", false},
-		{"60 * * * *", false},
-		{"* 24 * * *", false},
-		{"* * 0 * *", false},
-		{"* * 32 * *", false},
-		{"* * * 13 *", false},
-		{"* * * * 8", false},
-		{"* * * * fry", false},
-		{"* * * smarch *", false},
-		{"*/0 * * * *", false},
-		{"*/x * * * *", false},
-		{"19-7 * * * *", false},
-		{"1,,2 * * * *", false},
-		{"* * ? * *", true},
-		{"? * * * *", false},
-		{"* * * * 5#6", false},
-		{"* * W * *", false},
-		{"@often", false},
-	} {
-		if got := cronProblem(tc.expr) == ""; got != tc.ok {
-			t.Errorf("cronProblem(%q) = %q, want ok=%v", tc.expr, cronProblem(tc.expr), tc.ok)
-		}
-	}
-}
-
 func TestCIDRAndPort(t *testing.T) {
 	t.Parallel()
 	for cidr, ok := range map[string]bool{

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/fleetctl/fleetctl/internal/cron"
 )
 
 // The checks of gitlab_runner: the global settings and each runner with
@@ -224,7 +226,7 @@ func (c *checker) autoscaler(p string, a *Autoscaler, instanceNames map[string]s
 
 func (c *checker) policy(p string, pol Policy) {
 	for i, period := range pol.Periods {
-		if msg := cronProblem(period); msg != "" {
+		if msg := cron.Problem(period); msg != "" {
 			c.add(fmt.Sprintf("%s.periods[%d]", p, i), "%s", msg)
 		}
 	}
