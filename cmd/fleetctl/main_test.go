@@ -110,6 +110,7 @@ func posOf(t *testing.T, text, key, value string) string {
 
 func TestValidate(t *testing.T) {
 	setTokens(t)
+	t.Setenv("HOME", homeWithKey(t)) // the examples' public_key_file
 	tests := []struct {
 		name string
 		args []string

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fleetctl/fleetctl/spec"
 )
 
 // validateOptions are validate's inputs.
@@ -39,6 +41,14 @@ func validateRun(opts *validateOptions) error {
 	f, warnings, err := loadFleet(opts.File, opts.io.ErrOut)
 	if err != nil {
 		return err
+	}
+	problems, fileWarnings := f.CheckPublicKeyFiles()
+	for _, w := range fileWarnings {
+		fmt.Fprintln(opts.io.ErrOut, w.Error())
+	}
+	warnings = append(warnings, fileWarnings...)
+	if len(problems) > 0 {
+		return spec.Problems(problems)
 	}
 	runners := len(f.GitLabRunner.Runners)
 	summary := fmt.Sprintf("%s: fleet %q is valid (%s", opts.File, f.Name, plural(runners, "runner"))
